@@ -1,0 +1,53 @@
+# The README documents these targets. Every target installs what it needs.
+SHELL := /bin/bash
+VENV := .venv/bin
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.work/collections
+export KUBECONFIG_ATELIER := $(CURDIR)/.work/kubeconfig
+PYTEST := $(VENV)/pytest
+
+.PHONY: setup docker-up k8s-up k8s-down images demo test test-unit sanity lint \
+        test-integration test-molecule build clean
+
+setup:
+	@bash hack/setup.sh
+
+docker-up:
+	@bash hack/docker-up.sh
+
+k8s-up:
+	@bash hack/k8s-up.sh
+
+k8s-down:
+	@bash hack/k8s-down.sh
+
+images: setup
+
+demo: setup
+	$(VENV)/ansible-playbook playbooks/demo.yml
+
+test: setup k8s-up lint sanity test-unit test-integration test-molecule
+
+test-unit: setup
+	$(PYTEST) tests/unit
+
+sanity: setup
+	@bash hack/sanity.sh
+
+lint: setup
+	$(VENV)/ruff check plugins tests benchmarks
+	$(VENV)/yamllint -s .
+	$(VENV)/ansible-lint
+
+test-integration: setup k8s-up
+	$(PYTEST) tests/integration
+
+test-molecule: setup
+	@bash hack/molecule.sh
+
+build: setup
+	$(VENV)/ansible-galaxy collection build --force --output-path .work/dist
+
+clean:
+	rm -rf .work/dist .work/sanity
