@@ -9,21 +9,23 @@ set -euo pipefail
 CACHE="${ATELIER_CACHE:-$HOME/.cache/atelier-workspaces}/images"
 SUITE="${DEBIAN_SUITE:-bookworm}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-here="$(cd "$(dirname "$0")/.." && pwd)"
 mkdir -p "$CACHE"
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
 need_pkg() {
   command -v "$1" >/dev/null && return 0
-  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || { echo "error: '$1' is missing; install Debian's $2" >&2; exit 1; }
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "error: '$1' is missing; install Debian's $2" >&2
+    exit 1
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null \
     || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null; }
 }
 
 build_busybox() {
   image_exists atelier/busybox:local && return 0
-  [ -x /bin/busybox ] || need_pkg busybox-static-missing busybox-static
+  [ -x /bin/busybox ] || need_pkg busybox busybox-static
   local root; root=$(mktemp -d)
   mkdir -p "$root"/{bin,tmp,data,etc}
   cp /bin/busybox "$root/bin/busybox"

@@ -101,7 +101,7 @@ build_kwok() {
     "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
 }
 
-[ -x "$BIN/kwokctl" ] && [ -x "$BIN/kwok" ] || build_kwok
+if [ ! -x "$BIN/kwokctl" ] || [ ! -x "$BIN/kwok" ]; then build_kwok; fi
 [ -x "$BIN/etcd" ] || build_etcd
 for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
   [ -x "$BIN/$b" ] || { build_kubernetes; break; }

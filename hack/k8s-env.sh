@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Sourced by the k8s-* scripts: where the binaries and the cluster live.
 K8S_VERSION="${K8S_VERSION:-v1.37.2}"
 ATELIER_CACHE="${ATELIER_CACHE:-$HOME/.cache/atelier-workspaces}"

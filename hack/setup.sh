@@ -27,6 +27,18 @@ fi
 mkdir -p .work/collections/ansible_collections/atelier
 ln -sfn "$REPO_ROOT" .work/collections/ansible_collections/atelier/workspaces
 
+# ansible-test's shellcheck sanity test needs the shellcheck program
+if ! command -v shellcheck >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's shellcheck"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null 2>&1 \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; }
+  else
+    echo "error: shellcheck is missing (ansible-test sanity needs it); install it with your package manager" >&2
+    exit 1
+  fi
+fi
+
 bash hack/docker-up.sh
 bash hack/build-images.sh
 echo "setup done"
