@@ -36,7 +36,7 @@ sanity: setup
 	@bash hack/sanity.sh
 
 lint: setup
-	$(VENV)/ruff check plugins tests benchmarks
+	$(VENV)/ruff check .
 	$(VENV)/yamllint -s .
 	$(VENV)/ansible-lint
 
