@@ -28,6 +28,9 @@ build_busybox() {
   [ -x /bin/busybox ] || need_pkg busybox busybox-static
   local root; root=$(mktemp -d)
   mkdir -p "$root"/{bin,tmp,data,etc}
+  # /data belongs to the non-root user the workspace tests run as, so a volume
+  # mounted there starts out writable for it
+  chown 1000:0 "$root/data" && chmod 0775 "$root/data"
   cp /bin/busybox "$root/bin/busybox"
   for applet in $("$root/bin/busybox" --list); do
     [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"

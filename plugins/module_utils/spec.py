@@ -1,0 +1,252 @@
+# Copyright: atelier.workspaces contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Module parameters -> one backend-neutral workspace model (pure, no I/O).
+
+Every check that needs no server happens here, so bad input fails before any
+engine is touched and names the field to fix.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.atelier.workspaces.plugins.module_utils import env_policy, naming, quantities
+
+DEFAULT_IMAGE = "atelier/workspace:local"
+DEFAULT_USER_CODE_PATH = "/home/workspace/code"
+DEFAULT_IDE_PORT = 8888
+DEFAULT_USER = "1000"
+
+# Options that only mean something to the Kubernetes scheduler or API server.
+KUBERNETES_ONLY = ("node_selector", "affinity", "tolerations", "runtime_class_name", "host_users", "image_pull_secrets")
+# The seed's Docker form of container_config.
+DOCKER_CONTAINER_CONFIG_KEYS = ("image", "volumes", "environment", "public_url")
+
+CONNECTION_SPEC = {
+    "docker_host": {"type": "str", "fallback": (env_fallback, ["DOCKER_HOST"])},
+    "tls_verify": {"type": "bool", "fallback": (env_fallback, ["DOCKER_TLS_VERIFY"])},
+    "cert_path": {"type": "path", "fallback": (env_fallback, ["DOCKER_CERT_PATH"])},
+}
+
+WORKSPACE_SPEC = {
+    "name": {"type": "str", "required": True},
+    "state": {
+        "type": "str",
+        "default": "present",
+        "choices": ["present", "running", "stopped", "restarted", "absent"],
+    },
+    "backend": {"type": "str", "default": "kubernetes", "choices": ["kubernetes", "docker"]},
+    "image": {"type": "str"},
+    "command": {"type": "list", "elements": "str"},
+    "user": {"type": "str", "default": DEFAULT_USER},
+    "env": {"type": "dict", "default": {}},
+    "secrets": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "no_log": False,
+        "options": {
+            "key": {"type": "str", "no_log": False},
+            "env_var": {"type": "str"},
+            "value": {"type": "str", "no_log": True},
+        },
+    },
+    "resources": {
+        "type": "dict",
+        "default": {},
+        "options": {
+            "cpu": {"type": "str"},
+            "memory": {"type": "str"},
+            "gpu": {"type": "int"},
+            "accelerator": {"type": "str"},
+        },
+    },
+    "storage": {
+        "type": "dict",
+        "default": {},
+        "options": {
+            "shared_path": {"type": "path"},
+            "subpath_prefix": {"type": "str", "default": "workspaces"},
+        },
+    },
+    "user_code_path": {"type": "str", "default": DEFAULT_USER_CODE_PATH},
+    "port": {"type": "int", "default": DEFAULT_IDE_PORT},
+    "publish": {
+        "type": "dict",
+        "default": {},
+        "options": {
+            "bind_address": {"type": "str", "default": "127.0.0.1"},
+            "host_port": {"type": "int"},
+        },
+    },
+    "public_url": {"type": "str"},
+    "labels": {"type": "dict", "default": {}},
+    "container_config": {"type": "raw"},
+    "purge": {"type": "bool", "default": False},
+    "wait": {"type": "bool", "default": True},
+    "wait_timeout": {"type": "int", "default": 120},
+    "node_selector": {"type": "dict"},
+    "affinity": {"type": "dict"},
+    "tolerations": {"type": "list", "elements": "dict"},
+    "runtime_class_name": {"type": "str"},
+    "host_users": {"type": "bool"},
+    "image_pull_secrets": {"type": "list", "elements": "str"},
+}
+
+
+def argument_spec():
+    """The workspace module's argument_spec (fresh copy, so callers may extend it)."""
+    spec = copy.deepcopy(WORKSPACE_SPEC)
+    spec.update(copy.deepcopy(CONNECTION_SPEC))
+    return spec
+
+
+def _parse_container_config(raw, errors):
+    """The seed's container_config: a YAML string or a dict."""
+    if raw is None or raw == "":
+        return {}
+    if isinstance(raw, str):
+        try:
+            import yaml  # ansible-core depends on PyYAML
+
+            raw = yaml.safe_load(raw)
+        except Exception as error:  # yaml.YAMLError and its many subclasses
+            errors.append(f"container_config: not valid YAML ({error}); give a mapping such as 'image: my/ide:1'")
+            return {}
+    if not isinstance(raw, dict):
+        errors.append("container_config: must be a mapping (a YAML dict), for example 'environment: {A: b}'")
+        return {}
+    return raw
+
+
+def _docker_container_config(config, errors):
+    unknown = sorted(set(config) - set(DOCKER_CONTAINER_CONFIG_KEYS))
+    if unknown:
+        errors.append(
+            f"container_config.{unknown[0]}: not a Docker container_config field; "
+            f"use one of {', '.join(DOCKER_CONTAINER_CONFIG_KEYS)}"
+        )
+    environment = config.get("environment") or {}
+    if isinstance(environment, list):  # the compose-style list form
+        environment = dict(item.split("=", 1) if "=" in item else (item, "") for item in environment)
+    if not isinstance(environment, dict):
+        errors.append("container_config.environment: must be a mapping of NAME: value")
+        environment = {}
+    volumes = config.get("volumes") or []
+    if not isinstance(volumes, list):
+        errors.append("container_config.volumes: must be a list of 'source:/target[:ro]' strings")
+        volumes = []
+    return {
+        "image": config.get("image"),
+        "environment": {str(k): str(v) for k, v in environment.items()},
+        "volumes": [_parse_volume(v, i, errors) for i, v in enumerate(volumes)],
+        "public_url": config.get("public_url"),
+    }
+
+
+def _parse_volume(text, index, errors):
+    field = f"container_config.volumes[{index}]"
+    parts = str(text).split(":")
+    well_formed = len(parts) in (2, 3) and parts[0] and parts[1].startswith("/") and parts[2:] in ([], ["ro"], ["rw"])
+    if not well_formed:
+        errors.append(f"{field}: '{text}' is not a volume; write 'source:/absolute/target' or 'source:/target:ro'")
+        return None
+    if parts[0].rstrip("/").endswith("docker.sock"):
+        errors.append(f"{field}: mounting the Docker socket gives the workspace root on the host; it is refused")
+        return None
+    return {"source": parts[0], "target": parts[1], "read_only": parts[2:] == ["ro"]}
+
+
+def _resources(resources, errors):
+    cpu_millis = memory_bytes = None
+    if resources.get("cpu") is not None:
+        cpu_millis, error = quantities.parse_cpu(resources["cpu"], "resources.cpu")
+        errors.extend([error] if error else [])
+    if resources.get("memory") is not None:
+        memory_bytes, error = quantities.parse_memory(resources["memory"], "resources.memory")
+        errors.extend([error] if error else [])
+    gpu = resources.get("gpu") or 0
+    if gpu < 0:
+        errors.append(f"resources.gpu: {gpu} is negative; give a GPU count of 0 or more")
+    return {
+        "cpu_millis": cpu_millis,
+        "memory_bytes": memory_bytes,
+        "gpu": gpu,
+        "accelerator": resources.get("accelerator"),
+    }
+
+
+def _storage(storage, name, errors):
+    prefix = (storage.get("subpath_prefix") or "").strip("/")
+    if storage.get("shared_path"):
+        if not prefix or ".." in prefix.split("/"):
+            errors.append("storage.subpath_prefix: must be a relative path without '..', for example 'workspaces'")
+        return {"kind": "shared", "shared_path": storage["shared_path"], "subpath": f"{prefix}/{name}"}
+    return {"kind": "volume"}
+
+
+def build_model(params, policy=None):
+    """Validate and normalise module params; return (model, errors)."""
+    errors = []
+    name_error = naming.validate_workspace_name(params.get("name"))
+    if name_error:
+        return None, [name_error]
+    name = params["name"]
+    backend = params.get("backend") or "kubernetes"
+    if backend == "docker":
+        errors.extend(
+            f"{option}: only the Kubernetes backend can use it; remove it for backend: docker"
+            for option in KUBERNETES_ONLY
+            if params.get(option) not in (None, [], {})
+        )
+    config = _docker_container_config(_parse_container_config(params.get("container_config"), errors), errors)
+    if params.get("port") is not None and not 0 < params["port"] < 65536:
+        errors.append(f"port: {params['port']} is not a TCP port; use 1-65535")
+    publish = params.get("publish") or {}
+    host_port = publish.get("host_port")
+    if host_port is not None and not 0 < host_port < 65536:
+        errors.append(f"publish.host_port: {host_port} is not a TCP port; use 1-65535, or leave it out for a free one")
+    if (params.get("wait_timeout") or 0) < 1:
+        errors.append("wait_timeout: must be at least 1 second")
+    user_code_path = params.get("user_code_path") or DEFAULT_USER_CODE_PATH
+    if not user_code_path.startswith("/"):
+        errors.append(f"user_code_path: '{user_code_path}' must be an absolute path inside the container")
+
+    explicit_env = dict(config["environment"])
+    explicit_env.update({str(k): "" if v is None else str(v) for k, v in (params.get("env") or {}).items()})
+    secret_rows = params.get("secrets") or []
+    own_secrets = {row["key"]: row["value"] for row in secret_rows if row.get("key") and row.get("value") is not None}
+    refs = [{"key": row.get("key"), "env_var": row.get("env_var")} for row in secret_rows]
+    env_entries, env_errors = env_policy.effective_env(
+        policy or env_policy.default_policy(),
+        name,
+        explicit_env=explicit_env,
+        secret_refs=refs,
+        own_secrets=own_secrets,
+        user_code_path=user_code_path,
+    )
+    errors.extend(env_errors)
+
+    model = {
+        "name": name,
+        "backend": backend,
+        "state": params.get("state") or "present",
+        "image": params.get("image") or config["image"] or DEFAULT_IMAGE,
+        "command": params.get("command"),
+        "user": params.get("user") or DEFAULT_USER,
+        "env": env_entries,
+        "resources": _resources(params.get("resources") or {}, errors),
+        "storage": _storage(params.get("storage") or {}, name, errors),
+        "extra_volumes": [v for v in config["volumes"] if v],
+        "user_code_path": user_code_path,
+        "port": params.get("port") or DEFAULT_IDE_PORT,
+        "publish": {"bind_address": publish.get("bind_address") or "127.0.0.1", "host_port": host_port},
+        "public_url": params.get("public_url") or config["public_url"],
+        "labels": {str(k): str(v) for k, v in (params.get("labels") or {}).items()},
+        "purge": bool(params.get("purge")),
+        "wait": params.get("wait", True),
+        "wait_timeout": params.get("wait_timeout") or 120,
+    }
+    return (None, errors) if errors else (model, [])

@@ -1,0 +1,279 @@
+#!/usr/bin/python
+# Copyright: atelier.workspaces contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: workspace
+short_description: Create, update, stop, start, restart and remove development workspaces
+version_added: 0.1.0
+description:
+  - Manages one self-hosted development workspace - an isolated container with persistent storage,
+    environment variables, resources and an access URL - idempotently.
+  - On Docker a workspace is a container C(atelier-<name>), a named volume C(atelier-<name>-data) for its data
+    (or a sub-directory of one shared host directory) and the user-defined network C(atelier-workspaces).
+    Every object carries the labels C(app.kubernetes.io/managed-by=atelier.workspaces) and
+    C(workspaces.atelier.dev/name=<name>) and is found by them.
+  - Settings the engine can change on a running container (CPU and memory limits) are updated in place;
+    any other change replaces the container on the same data. A change of the environment therefore restarts
+    the workspace deliberately, and the result says so in RV(actions).
+  - Data is only deleted when O(state=absent) is combined with O(purge=true).
+  - This version implements the Docker backend; O(backend=kubernetes) fails with a clear message.
+author:
+  - atelier.workspaces maintainers
+attributes:
+  check_mode:
+    support: full
+    description: Predicts RV(changed) and RV(actions) and changes nothing.
+  diff_mode:
+    support: full
+    description: Shows the workspace's settings before and after, with secret values redacted.
+options:
+  name:
+    description:
+      - Name of the workspace; lower-case letters, digits and C(-), starting with a letter, at most 52 characters.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) makes sure the workspace exists; a new one is started, an existing stopped one stays stopped.
+      - V(running) and V(stopped) also set whether it runs. V(restarted) always restarts it.
+      - V(absent) removes the container and keeps the data unless O(purge=true).
+    type: str
+    default: present
+    choices: [present, running, stopped, restarted, absent]
+  backend:
+    description: The engine that runs the workspace.
+    type: str
+    default: kubernetes
+    choices: [kubernetes, docker]
+  image:
+    description:
+      - Container image of the workspace. Defaults to C(container_config.image), then to C(atelier/workspace:local).
+    type: str
+  command:
+    description: Command that replaces the image's default command.
+    type: list
+    elements: str
+  user:
+    description: User (and optionally C(:group)) the workspace runs as; non-root by default.
+    type: str
+    default: '1000'
+  env:
+    description: Environment variables of the workspace. They win over every other source.
+    type: dict
+    default: {}
+  secrets:
+    description:
+      - Secret values exposed as environment variables. Values are never returned or shown in diffs.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      key:
+        description: Name of the secret.
+        type: str
+      env_var:
+        description: Environment variable that receives the value; defaults to O(secrets[].key).
+        type: str
+      value:
+        description: The secret value owned by this workspace.
+        type: str
+  resources:
+    description: CPU, memory and GPUs, in the Kubernetes notation on both backends.
+    type: dict
+    default: {}
+    suboptions:
+      cpu:
+        description: CPU limit, for example V(2), V(0.5) or V(500m).
+        type: str
+      memory:
+        description: Memory limit, for example V(512Mi) or V(4Gi).
+        type: str
+      gpu:
+        description: Number of GPUs (Docker device requests).
+        type: int
+      accelerator:
+        description: GPU model, used for scheduling on Kubernetes.
+        type: str
+  storage:
+    description:
+      - Where the workspace keeps its data. Without O(storage.shared_path) each workspace has its own named volume.
+    type: dict
+    default: {}
+    suboptions:
+      shared_path:
+        description:
+          - A host directory shared by workspaces; this workspace uses its sub-directory
+            O(storage.subpath_prefix)/O(name).
+        type: path
+      subpath_prefix:
+        description: Prefix of each workspace's sub-directory under O(storage.shared_path).
+        type: str
+        default: workspaces
+  user_code_path:
+    description: Directory in the container that holds the data; exported as E(USER_CODE_PATH).
+    type: str
+    default: /home/workspace/code
+  port:
+    description: Port of the IDE inside the container.
+    type: int
+    default: 8888
+  publish:
+    description: How the IDE port is published on the Docker host.
+    type: dict
+    default: {}
+    suboptions:
+      bind_address:
+        description: Host address to publish on; the default keeps the workspace local to the host.
+        type: str
+        default: 127.0.0.1
+      host_port:
+        description: Host port; a free one is chosen when left out.
+        type: int
+  public_url:
+    description: URL users open, when a proxy in front publishes the workspace; returned as RV(workspace.url).
+    type: str
+  labels:
+    description: Extra labels for the workspace's container.
+    type: dict
+    default: {}
+  container_config:
+    description:
+      - The container configuration in the Mage Pro form, a YAML string or a dict.
+      - For Docker the keys C(image), C(volumes) (C(source:/target[:ro]) strings), C(environment) and
+        C(public_url) are read; any other key is an error. Module options win over it.
+    type: raw
+  purge:
+    description: With O(state=absent), also delete the workspace's data volume.
+    type: bool
+    default: false
+  wait:
+    description: Wait until the workspace runs.
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait for O(wait).
+    type: int
+    default: 120
+  node_selector:
+    description: Kubernetes only; an error with O(backend=docker).
+    type: dict
+  affinity:
+    description: Kubernetes only; an error with O(backend=docker).
+    type: dict
+  tolerations:
+    description: Kubernetes only; an error with O(backend=docker).
+    type: list
+    elements: dict
+  runtime_class_name:
+    description: Kubernetes only; an error with O(backend=docker).
+    type: str
+  host_users:
+    description: Kubernetes only; an error with O(backend=docker).
+    type: bool
+  image_pull_secrets:
+    description: Kubernetes only; an error with O(backend=docker).
+    type: list
+    elements: str
+  docker_host:
+    description: Docker engine address; defaults to E(DOCKER_HOST), then C(unix:///var/run/docker.sock).
+    type: str
+  tls_verify:
+    description: Verify the engine's TLS certificate; defaults to E(DOCKER_TLS_VERIFY).
+    type: bool
+  cert_path:
+    description: Directory with C(ca.pem), C(cert.pem) and C(key.pem); defaults to E(DOCKER_CERT_PATH).
+    type: path
+requirements:
+  - docker (Python SDK) >= 7.0 for O(backend=docker)
+"""
+
+EXAMPLES = r"""
+- name: A workspace on the local Docker engine
+  atelier.workspaces.workspace:
+    name: alice-dev
+    backend: docker
+    resources:
+      cpu: "2"
+      memory: 4Gi
+    env:
+      PROJECT: analytics
+    secrets:
+      - key: github_token
+        env_var: GITHUB_TOKEN
+        value: "{{ vault_github_token }}"
+  register: alice
+
+- name: Show where to open it
+  ansible.builtin.debug:
+    msg: "{{ alice.workspace.url }}"
+
+- name: Stop it for the night; the data stays
+  atelier.workspaces.workspace:
+    name: alice-dev
+    backend: docker
+    state: stopped
+
+- name: Remove it, data included
+  atelier.workspaces.workspace:
+    name: alice-dev
+    backend: docker
+    state: absent
+    purge: true
+"""
+
+RETURN = r"""
+actions:
+  description: What was done (or, in check mode, would be done), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [create volume, create container, start]
+workspace:
+  description: The workspace as the engine reports it after the task; null when it does not exist.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Workspace name.
+      type: str
+    status:
+      description: One of Running, Starting, Stopped, Failed.
+      type: str
+    url:
+      description: Where users open the workspace.
+      type: str
+    container:
+      description: Container name.
+      type: str
+    storage:
+      description: The data mount (type, source, path).
+      type: dict
+    resources:
+      description: Limits in force (cpu_millis, memory_bytes).
+      type: dict
+    config_hash:
+      description: Hash of the effective environment; a new value means the workspace was restarted for it.
+      type: str
+env:
+  description: The effective environment with the source of every value; secret values are redacted.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: USER_CODE_PATH, value: /home/workspace/code, source: system, secret: false}]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.atelier.workspaces.plugins.module_utils import spec, workspace_task
+
+
+def main():
+    module = AnsibleModule(argument_spec=spec.argument_spec(), supports_check_mode=True)
+    workspace_task.run(module)
+
+
+if __name__ == "__main__":
+    main()

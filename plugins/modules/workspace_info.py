@@ -1,0 +1,105 @@
+#!/usr/bin/python
+# Copyright: atelier.workspaces contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: workspace_info
+short_description: List development workspaces or get one, with status, URL and resources
+version_added: 0.1.0
+description:
+  - Reads the workspaces managed by M(atelier.workspaces.workspace), found by their labels, and reports their
+    status, URL, storage and resources. For a failed workspace it adds the last lines of its log.
+  - This version implements the Docker backend.
+author:
+  - atelier.workspaces maintainers
+attributes:
+  check_mode:
+    support: full
+    description: Reads only.
+  diff_mode:
+    support: none
+    description: Reads only.
+options:
+  name:
+    description: Only this workspace; all workspaces when left out.
+    type: str
+  backend:
+    description: The engine to read.
+    type: str
+    default: kubernetes
+    choices: [kubernetes, docker]
+  labels:
+    description: Only workspaces whose container carries all of these labels.
+    type: dict
+    default: {}
+  docker_host:
+    description: Docker engine address; defaults to E(DOCKER_HOST), then C(unix:///var/run/docker.sock).
+    type: str
+  tls_verify:
+    description: Verify the engine's TLS certificate; defaults to E(DOCKER_TLS_VERIFY).
+    type: bool
+  cert_path:
+    description: Directory with C(ca.pem), C(cert.pem) and C(key.pem); defaults to E(DOCKER_CERT_PATH).
+    type: path
+requirements:
+  - docker (Python SDK) >= 7.0 for O(backend=docker)
+"""
+
+EXAMPLES = r"""
+- name: Every workspace on the local Docker engine
+  atelier.workspaces.workspace_info:
+    backend: docker
+  register: all_workspaces
+
+- name: One workspace
+  atelier.workspaces.workspace_info:
+    name: alice-dev
+    backend: docker
+  register: alice
+"""
+
+RETURN = r"""
+workspaces:
+  description: The workspaces found, sorted by name.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Workspace name.
+      type: str
+    status:
+      description: One of Running, Starting, Stopped, Failed.
+      type: str
+    url:
+      description: Where users open the workspace.
+      type: str
+    image:
+      description: Container image.
+      type: str
+    storage:
+      description: The data mount (type, source, path).
+      type: dict
+    resources:
+      description: Limits in force (cpu_millis, memory_bytes).
+      type: dict
+    log_tail:
+      description: Last log lines of a failed workspace.
+      type: str
+      returned: when status is Failed
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.atelier.workspaces.plugins.module_utils import workspace_info_task
+
+
+def main():
+    module = AnsibleModule(argument_spec=workspace_info_task.argument_spec(), supports_check_mode=True)
+    workspace_info_task.run(module)
+
+
+if __name__ == "__main__":
+    main()

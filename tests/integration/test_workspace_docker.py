@@ -1,0 +1,222 @@
+"""The workspace module against the real Docker engine: every change twice, engine state checked."""
+
+import time
+import uuid
+
+import pytest
+from ansible_runner import run_module
+
+IMAGE = "atelier/busybox:local"
+CANARY = "canary-" + uuid.uuid4().hex
+
+
+def _workspace_args(name, **overrides):
+    args = {
+        "name": name,
+        "backend": "docker",
+        "image": IMAGE,
+        "command": ["sleep", "infinity"],
+        "user_code_path": "/data",
+        "env": {"PROJECT": "analytics"},
+        "secrets": [{"key": "token", "env_var": "API_TOKEN", "value": CANARY}],
+        "wait_timeout": 30,
+    }
+    args.update(overrides)
+    return args
+
+
+@pytest.fixture()
+def workspace_name(docker_client):
+    name = f"it-{uuid.uuid4().hex[:8]}"
+    yield name
+    for container in docker_client.containers.list(all=True, filters={"label": f"workspaces.atelier.dev/name={name}"}):
+        container.remove(force=True)
+    for volume in docker_client.volumes.list(filters={"label": f"workspaces.atelier.dev/name={name}"}):
+        volume.remove(force=True)
+
+
+def _container(docker_client, name):
+    found = docker_client.containers.list(all=True, filters={"label": f"workspaces.atelier.dev/name={name}"})
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+def _exec(container, command):
+    code, output = container.exec_run(["sh", "-c", command], user="1000")
+    assert code == 0, output
+    return output.decode().strip()
+
+
+def _writes_since(docker_client, since, name):
+    """Engine events that changed anything of this workspace after `since`."""
+    events = docker_client.events(since=since, until=time.time() + 0.5, decode=True)
+    reads = ("exec_create", "exec_start", "exec_die")
+    return [
+        e for e in events
+        if name in str(e.get("Actor", {}).get("Attributes", {})) and e.get("Action") not in reads
+    ]
+
+
+def _converge_twice(docker_client, args, **kwargs):
+    first = run_module("atelier.workspaces.workspace", args, **kwargs)
+    started = time.time()
+    second = run_module("atelier.workspaces.workspace", args, **kwargs)
+    assert second["changed"] is False, second["actions"]
+    assert second["actions"] == []
+    assert _writes_since(docker_client, started, args["name"]) == []
+    return first, second
+
+
+def test_create_runs_container_with_env_volume_and_labels(docker_client, workspace_name):
+    first, _ = _converge_twice(docker_client, _workspace_args(workspace_name))
+    assert first["changed"] is True
+    assert first["actions"][-2:] == ["create container", "start"]
+    container = _container(docker_client, workspace_name)
+    assert container.status == "running"
+    env = dict(line.split("=", 1) for line in _exec(container, "env").splitlines())
+    assert env["PROJECT"] == "analytics"
+    assert env["API_TOKEN"] == CANARY
+    assert env["USER_CODE_PATH"] == "/data"
+    assert container.labels["app.kubernetes.io/managed-by"] == "atelier.workspaces"
+    assert _exec(container, "id -u") == "1000"
+    attrs = container.attrs
+    assert attrs["HostConfig"]["SecurityOpt"] == ["no-new-privileges"]
+    assert attrs["HostConfig"]["CapDrop"] == ["ALL"]
+    mount = next(m for m in attrs["Mounts"] if m["Destination"] == "/data")
+    assert mount["Name"] == f"atelier-{workspace_name}-data"
+    binding = attrs["NetworkSettings"]["Ports"]["8888/tcp"][0]
+    assert binding["HostIp"] == "127.0.0.1"
+    assert first["workspace"]["url"] == f"http://127.0.0.1:{binding['HostPort']}/"
+    assert CANARY not in first["_output"]
+    assert {"name": "API_TOKEN", "value": "********", "source": "secret", "secret": True} in first["env"]
+
+
+def test_data_survives_stop_start_absent_and_recreate_until_purge(docker_client, workspace_name):
+    args = _workspace_args(workspace_name)
+    run_module("atelier.workspaces.workspace", args)
+    _exec(_container(docker_client, workspace_name), "echo kept > /data/proof")
+
+    _converge_twice(docker_client, {**args, "state": "stopped"})
+    assert _container(docker_client, workspace_name).status == "exited"
+    _converge_twice(docker_client, {**args, "state": "running"})
+    assert _exec(_container(docker_client, workspace_name), "cat /data/proof") == "kept"
+
+    _converge_twice(docker_client, {**args, "state": "absent"})
+    assert _container(docker_client, workspace_name) is None
+    assert docker_client.volumes.get(f"atelier-{workspace_name}-data")
+
+    run_module("atelier.workspaces.workspace", args)
+    assert _exec(_container(docker_client, workspace_name), "cat /data/proof") == "kept"
+
+    first, _ = _converge_twice(docker_client, {**args, "state": "absent", "purge": True})
+    assert "remove volume (purge)" in first["actions"]
+    assert docker_client.volumes.list(filters={"name": f"atelier-{workspace_name}-data"}) == []
+
+
+def test_env_change_replaces_container_on_same_data(docker_client, workspace_name):
+    args = _workspace_args(workspace_name)
+    run_module("atelier.workspaces.workspace", args)
+    old = _container(docker_client, workspace_name)
+    _exec(old, "echo kept > /data/proof")
+
+    first, _ = _converge_twice(docker_client, {**args, "env": {"PROJECT": "billing"}})
+    assert first["actions"][0] == "remove container (settings changed)"
+    new = _container(docker_client, workspace_name)
+    assert new.id != old.id
+    assert "PROJECT=billing" in _exec(new, "env").splitlines()
+    assert _exec(new, "cat /data/proof") == "kept"
+    assert new.labels["workspaces.atelier.dev/config-hash"] != old.labels["workspaces.atelier.dev/config-hash"]
+
+
+def test_limits_change_in_place(docker_client, workspace_name):
+    args = _workspace_args(workspace_name, resources={"cpu": "500m", "memory": "64Mi"})
+    run_module("atelier.workspaces.workspace", args)
+    old = _container(docker_client, workspace_name)
+    assert old.attrs["HostConfig"]["Memory"] == 64 * 1024**2
+    assert old.attrs["HostConfig"]["CpuQuota"] == 50000
+
+    first, _ = _converge_twice(docker_client, {**args, "resources": {"cpu": "1", "memory": "128Mi"}})
+    assert first["actions"] == ["update limits"]
+    new = _container(docker_client, workspace_name)
+    assert new.id == old.id
+    assert new.attrs["HostConfig"]["Memory"] == 128 * 1024**2
+    assert new.attrs["HostConfig"]["CpuQuota"] == 100000
+
+
+def test_present_keeps_stopped_workspace_stopped_and_restarted_restarts(docker_client, workspace_name):
+    args = _workspace_args(workspace_name)
+    run_module("atelier.workspaces.workspace", {**args, "state": "stopped"})
+    assert _container(docker_client, workspace_name).status == "created"
+    _converge_twice(docker_client, args)
+    assert _container(docker_client, workspace_name).status == "created"
+
+    run_module("atelier.workspaces.workspace", {**args, "state": "running"})
+    started_at = _container(docker_client, workspace_name).attrs["State"]["StartedAt"]
+    result = run_module("atelier.workspaces.workspace", {**args, "state": "restarted"})
+    assert result["changed"] is True and result["actions"] == ["restart"]
+    assert _container(docker_client, workspace_name).attrs["State"]["StartedAt"] != started_at
+
+
+def test_check_mode_predicts_and_changes_nothing(docker_client, workspace_name):
+    args = _workspace_args(workspace_name)
+    since = time.time()
+    result = run_module("atelier.workspaces.workspace", args, check=True, diff=True)
+    assert result["changed"] is True
+    assert result["actions"] == ["create volume", "create container", "start"]
+    assert _container(docker_client, workspace_name) is None
+    assert docker_client.volumes.list(filters={"name": f"atelier-{workspace_name}-data"}) == []
+    assert _writes_since(docker_client, since, workspace_name) == []
+    assert result["diff"]["after"]["env"]["API_TOKEN"] == "********"
+    assert CANARY not in result["_output"]
+
+    run_module("atelier.workspaces.workspace", args)
+    changed = run_module(
+        "atelier.workspaces.workspace",
+        {**args, "secrets": [{"key": "token", "env_var": "API_TOKEN", "value": CANARY + "-new"}]},
+        check=True, diff=True,
+    )
+    assert changed["changed"] is True
+    assert changed["diff"]["before"]["env"]["API_TOKEN"] == "********"
+    assert CANARY not in changed["_output"]
+    assert f"API_TOKEN={CANARY}" in _container(docker_client, workspace_name).attrs["Config"]["Env"]
+
+
+BAD_INPUT = [
+    ({"name": "Bad_Name"}, "name:"),
+    ({"name": "x" * 53}, "name:"),
+    ({"resources": {"memory": "lots"}}, "resources.memory:"),
+    ({"resources": {"cpu": "-1"}}, "resources.cpu:"),
+    ({"resources": {"cpu": "0.0001"}}, "resources.cpu:"),
+    ({"container_config": "image: [unclosed"}, "container_config:"),
+    ({"container_config": {"replicas": 2}}, "container_config.replicas:"),
+    ({"container_config": {"volumes": ["nodest"]}}, "container_config.volumes[0]:"),
+    ({"container_config": {"volumes": ["/var/run/docker.sock:/var/run/docker.sock"]}}, "container_config.volumes[0]:"),
+    ({"tolerations": [{"key": "gpu", "operator": "Exists"}]}, "tolerations:"),
+    ({"node_selector": {"zone": "a"}}, "node_selector:"),
+    ({"runtime_class_name": "kata"}, "runtime_class_name:"),
+    ({"secrets": [{"env_var": "X"}]}, "secrets[0].key:"),
+    ({"secrets": [{"key": "missing"}]}, "secrets[0]"),
+    ({"cert_path": "/nonexistent/certs", "tls_verify": True}, "cert_path:"),
+    ({"publish": {"host_port": 70000}}, "publish.host_port:"),
+    ({"image": "atelier/not-built:local"}, "image:"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "field"), BAD_INPUT, ids=[f for _, f in BAD_INPUT])
+def test_bad_input_names_the_field_and_creates_nothing(docker_client, workspace_name, overrides, field):
+    args = {**_workspace_args(workspace_name), **overrides}
+    result = run_module("atelier.workspaces.workspace", args, expect_failure=True)
+    assert field in result["msg"]
+    assert result.get("changed") is False
+    name = args["name"]
+    assert docker_client.containers.list(all=True, filters={"label": f"workspaces.atelier.dev/name={name}"}) == []
+    assert docker_client.volumes.list(filters={"label": f"workspaces.atelier.dev/name={name}"}) == []
+
+
+def test_unreachable_engine_is_a_clear_error(workspace_name):
+    result = run_module(
+        "atelier.workspaces.workspace",
+        _workspace_args(workspace_name, docker_host="tcp://127.0.0.1:1"),
+        expect_failure=True,
+    )
+    assert result["msg"].startswith("docker_host: cannot reach the Docker engine at tcp://127.0.0.1:1")
