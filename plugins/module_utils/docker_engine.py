@@ -16,7 +16,7 @@ from ansible_collections.atelier.workspaces.plugins.module_utils import docker_p
 
 try:
     import docker
-    from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+    from docker.errors import APIError, DockerException, NotFound
     from docker.types import DeviceRequest, Mount
 
     HAS_DOCKER = True
@@ -24,7 +24,7 @@ try:
 except ImportError as import_error:  # reported by the module with missing_required_lib
     HAS_DOCKER = False
     DOCKER_IMPORT_ERROR = import_error
-    DockerException = APIError = ImageNotFound = NotFound = Exception
+    DockerException = APIError = NotFound = Exception
 
 SECURITY_OPT = ["no-new-privileges"]
 CAP_DROP = ["ALL"]

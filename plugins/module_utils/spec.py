@@ -92,7 +92,7 @@ WORKSPACE_SPEC = {
     "tolerations": {"type": "list", "elements": "dict"},
     "runtime_class_name": {"type": "str"},
     "host_users": {"type": "bool"},
-    "image_pull_secrets": {"type": "list", "elements": "str"},
+    "image_pull_secrets": {"type": "list", "elements": "str", "no_log": False},
 }
 
 

@@ -45,7 +45,7 @@ def _observed_summary(container):
     secret = set(filter(None, labels.get(docker_plan.LABEL_SECRET_NAMES, "").split(",")))
     env = {}
     for item in container["Config"].get("Env") or []:
-        name, _, value = item.partition("=")
+        name, _sep, value = item.partition("=")
         if name in managed:
             env[name] = env_policy.REDACTED if name in secret else value
     view = docker_engine.describe(container)

@@ -21,11 +21,11 @@ description:
   - Data is only deleted when O(state=absent) is combined with O(purge=true).
   - This version implements the Docker backend; O(backend=kubernetes) fails with a clear message.
 author:
-  - atelier.workspaces maintainers
+  - atelier.workspaces maintainers (@atelier-workspaces)
 attributes:
   check_mode:
     support: full
-    description: Predicts RV(changed) and RV(actions) and changes nothing.
+    description: Predicts whether the task changes anything, and RV(actions), and changes nothing.
   diff_mode:
     support: full
     description: Shows the workspace's settings before and after, with secret values redacted.

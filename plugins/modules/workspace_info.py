@@ -13,7 +13,7 @@ description:
     status, URL, storage and resources. For a failed workspace it adds the last lines of its log.
   - This version implements the Docker backend.
 author:
-  - atelier.workspaces maintainers
+  - atelier.workspaces maintainers (@atelier-workspaces)
 attributes:
   check_mode:
     support: full

@@ -68,7 +68,7 @@ def _converge_twice(docker_client, args, **kwargs):
 
 
 def test_create_runs_container_with_env_volume_and_labels(docker_client, workspace_name):
-    first, _ = _converge_twice(docker_client, _workspace_args(workspace_name))
+    first, _second = _converge_twice(docker_client, _workspace_args(workspace_name))
     assert first["changed"] is True
     assert first["actions"][-2:] == ["create container", "start"]
     container = _container(docker_client, workspace_name)
@@ -108,7 +108,7 @@ def test_data_survives_stop_start_absent_and_recreate_until_purge(docker_client,
     run_module("atelier.workspaces.workspace", args)
     assert _exec(_container(docker_client, workspace_name), "cat /data/proof") == "kept"
 
-    first, _ = _converge_twice(docker_client, {**args, "state": "absent", "purge": True})
+    first, _second = _converge_twice(docker_client, {**args, "state": "absent", "purge": True})
     assert "remove volume (purge)" in first["actions"]
     assert docker_client.volumes.list(filters={"name": f"atelier-{workspace_name}-data"}) == []
 
@@ -119,7 +119,7 @@ def test_env_change_replaces_container_on_same_data(docker_client, workspace_nam
     old = _container(docker_client, workspace_name)
     _exec(old, "echo kept > /data/proof")
 
-    first, _ = _converge_twice(docker_client, {**args, "env": {"PROJECT": "billing"}})
+    first, _second = _converge_twice(docker_client, {**args, "env": {"PROJECT": "billing"}})
     assert first["actions"][0] == "remove container (settings changed)"
     new = _container(docker_client, workspace_name)
     assert new.id != old.id
@@ -135,7 +135,7 @@ def test_limits_change_in_place(docker_client, workspace_name):
     assert old.attrs["HostConfig"]["Memory"] == 64 * 1024**2
     assert old.attrs["HostConfig"]["CpuQuota"] == 50000
 
-    first, _ = _converge_twice(docker_client, {**args, "resources": {"cpu": "1", "memory": "128Mi"}})
+    first, _second = _converge_twice(docker_client, {**args, "resources": {"cpu": "1", "memory": "128Mi"}})
     assert first["actions"] == ["update limits"]
     new = _container(docker_client, workspace_name)
     assert new.id == old.id
@@ -202,7 +202,7 @@ BAD_INPUT = [
 ]
 
 
-@pytest.mark.parametrize(("overrides", "field"), BAD_INPUT, ids=[f for _, f in BAD_INPUT])
+@pytest.mark.parametrize(("overrides", "field"), BAD_INPUT, ids=[field for _overrides, field in BAD_INPUT])
 def test_bad_input_names_the_field_and_creates_nothing(docker_client, workspace_name, overrides, field):
     args = {**_workspace_args(workspace_name), **overrides}
     result = run_module("atelier.workspaces.workspace", args, expect_failure=True)

@@ -26,7 +26,7 @@ def _env(policy, workspace="my-workspace", **kwargs):
 
 
 def _inherited(env):
-    return {name: source for name, (_, source) in env.items() if name in CLUSTER_VARS}
+    return {name: source for name, (_value, source) in env.items() if name in CLUSTER_VARS}
 
 
 def test_default_policy_inherits_and_shares_nothing():
@@ -246,13 +246,14 @@ def test_precedence_of_layers(name, value, source):
 
 def test_user_code_path_is_the_lowest_layer():
     assert _env(env_policy.default_policy(), user_code_path="/code") == {"USER_CODE_PATH": ("/code", "system")}
-    entries, _ = env_policy.effective_env(env_policy.default_policy(), "w", explicit_env={"USER_CODE_PATH": "/x"},
-                                          user_code_path="/code")
+    entries, _errors = env_policy.effective_env(
+        env_policy.default_policy(), "w", explicit_env={"USER_CODE_PATH": "/x"}, user_code_path="/code"
+    )
     assert entries == [{"name": "USER_CODE_PATH", "value": "/x", "source": "explicit", "secret": False}]
 
 
 def test_entries_are_sorted_by_name():
-    entries, _ = env_policy.effective_env(_policy(**PRECEDENCE_POLICY), "w", **PRECEDENCE_ARGS)
+    entries, _errors = env_policy.effective_env(_policy(**PRECEDENCE_POLICY), "w", **PRECEDENCE_ARGS)
     assert [entry["name"] for entry in entries] == sorted(entry["name"] for entry in entries)
 
 
@@ -282,19 +283,20 @@ def test_shared_secret_is_not_found_with_sharing_off():
 
 def test_shared_secret_missing_everywhere_says_where_it_looked():
     policy = _policy(share_secrets_across_workspaces=True)
-    _, errors = env_policy.resolve_secret_refs([{"key": "token"}], {}, policy)
+    _entries, errors = env_policy.resolve_secret_refs([{"key": "token"}], {}, policy)
     assert errors[0].startswith("secrets[0].key: 'token' is neither a secret of this workspace nor a shared")
 
 
 def test_secret_env_var_defaults_to_key():
-    entries, _ = env_policy.resolve_secret_refs([{"key": "TOKEN", "env_var": None}], {"TOKEN": "t"}, _policy())
+    entries, _errors = env_policy.resolve_secret_refs([{"key": "TOKEN", "env_var": None}], {"TOKEN": "t"}, _policy())
     assert entries[0]["name"] == "TOKEN"
 
 
 def test_redact_hides_only_secret_values_and_copies():
-    entries, _ = env_policy.effective_env(_policy(), "w", explicit_env={"PLAIN": "p"},
-                                          secret_refs=[{"key": "token", "env_var": "API_TOKEN"}],
-                                          own_secrets={"token": "s3cret"})
+    entries, _errors = env_policy.effective_env(
+        _policy(), "w", explicit_env={"PLAIN": "p"},
+        secret_refs=[{"key": "token", "env_var": "API_TOKEN"}], own_secrets={"token": "s3cret"},
+    )
     redacted = env_policy.redact(entries)
     assert redacted == [
         {"name": "API_TOKEN", "value": env_policy.REDACTED, "source": "secret", "secret": True},
@@ -343,7 +345,7 @@ def _errors(params, **env_kwargs):
         policy = env_policy.normalise_policy(params)
     except ValueError as error:
         return [str(error)]
-    _, errors = env_policy.effective_env(policy, "my-workspace", **env_kwargs)
+    _entries, errors = env_policy.effective_env(policy, "my-workspace", **env_kwargs)
     return errors
 
 
