@@ -22,6 +22,8 @@ description:
   - This version implements the Docker backend; O(backend=kubernetes) fails with a clear message.
 author:
   - atelier.workspaces maintainers (@atelier-workspaces)
+extends_documentation_fragment:
+  - atelier.workspaces.docker_connection
 attributes:
   check_mode:
     support: full
@@ -177,17 +179,6 @@ options:
     description: Kubernetes only; an error with O(backend=docker).
     type: list
     elements: str
-  docker_host:
-    description: Docker engine address; defaults to E(DOCKER_HOST), then C(unix:///var/run/docker.sock).
-    type: str
-  tls_verify:
-    description: Verify the engine's TLS certificate; defaults to E(DOCKER_TLS_VERIFY).
-    type: bool
-  cert_path:
-    description: Directory with C(ca.pem), C(cert.pem) and C(key.pem); defaults to E(DOCKER_CERT_PATH).
-    type: path
-requirements:
-  - docker (Python SDK) >= 7.0 for O(backend=docker)
 """
 
 EXAMPLES = r"""

@@ -14,6 +14,8 @@ description:
   - This version implements the Docker backend.
 author:
   - atelier.workspaces maintainers (@atelier-workspaces)
+extends_documentation_fragment:
+  - atelier.workspaces.docker_connection
 attributes:
   check_mode:
     support: full
@@ -34,17 +36,6 @@ options:
     description: Only workspaces whose container carries all of these labels.
     type: dict
     default: {}
-  docker_host:
-    description: Docker engine address; defaults to E(DOCKER_HOST), then C(unix:///var/run/docker.sock).
-    type: str
-  tls_verify:
-    description: Verify the engine's TLS certificate; defaults to E(DOCKER_TLS_VERIFY).
-    type: bool
-  cert_path:
-    description: Directory with C(ca.pem), C(cert.pem) and C(key.pem); defaults to E(DOCKER_CERT_PATH).
-    type: path
-requirements:
-  - docker (Python SDK) >= 7.0 for O(backend=docker)
 """
 
 EXAMPLES = r"""
