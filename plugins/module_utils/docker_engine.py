@@ -28,6 +28,7 @@ except ImportError as import_error:  # reported by the module with missing_requi
 
 SECURITY_OPT = ["no-new-privileges"]
 CAP_DROP = ["ALL"]
+SETTLE_SECONDS = 0.5
 
 
 class WorkspaceError(Exception):
@@ -109,13 +110,16 @@ class DockerWorkspace:
         self.warnings = []
 
     def _do(self, action, call, *args, **kwargs):
-        self.actions.append(action)
+        """Record an action; carry it out unless in check mode. Only done actions are recorded."""
         if self.check_mode:
+            self.actions.append(action)
             return None
         try:
-            return call(*args, **kwargs)
+            result = call(*args, **kwargs)
         except APIError as error:
             raise WorkspaceError(f"{action} failed: {error.explanation or error}") from None
+        self.actions.append(action)
+        return result
 
     def current(self):
         found = find_containers(self.api, self.model["name"])
@@ -234,21 +238,26 @@ class DockerWorkspace:
             self._do("start", self.api.start, container["Id"])
 
     def _wait_running(self, container):
+        """Wait until the container runs and keeps running for a moment; a crash is an error with its log."""
         deadline = time.monotonic() + self.model["wait_timeout"]
+        seen_running = None
         while True:
             state = container["State"]
-            if state.get("Running") and not state.get("Restarting"):
-                return container
-            if state.get("Status") in ("exited", "dead") and self.model["state"] != "present":
+            if state.get("Restarting") or state.get("Status") in ("exited", "dead"):
                 logs = self.api.logs(container["Id"], tail=20).decode(errors="replace")
                 raise WorkspaceError(
-                    f"the workspace container exited with code {state.get('ExitCode')}; last log lines:\n{logs}"
+                    f"the workspace container stopped with exit code {state.get('ExitCode')}; last log lines:\n{logs}"
                 )
-            if state.get("Status") in ("exited", "dead", "created"):
+            if state.get("Running"):
+                # one more look a moment later catches a command that exits at once
+                if seen_running == container.get("RestartCount"):
+                    return container
+                seen_running = container.get("RestartCount")
+            elif state.get("Status") == "created":
                 return container
             if time.monotonic() > deadline:
                 raise WorkspaceError(f"wait_timeout: the workspace was not running after {self.model['wait_timeout']}s")
-            time.sleep(0.5)
+            time.sleep(SETTLE_SECONDS)
             container = self.api.inspect_container(container["Id"])
 
 
@@ -287,8 +296,11 @@ def describe(container, model=None):
 
 
 def _status(state):
+    if state.get("Restarting"):
+        # the engine restarts it after every exit: a crash loop
+        return "Failed" if state.get("ExitCode") else "Starting"
     if state.get("Running"):
-        return "Running" if not state.get("Restarting") else "Starting"
+        return "Running"
     if state.get("Status") == "created":
         return "Stopped"
     if state.get("Status") == "exited":

@@ -73,7 +73,8 @@ def run(module):
     try:
         before, after = workspace.reconcile()
     except docker_engine.WorkspaceError as error:
-        _fail(module, str(error), actions=workspace.actions)
+        # what was done before the failure stays done, and the result says so
+        module.fail_json(msg=str(error), changed=bool(workspace.actions), actions=workspace.actions)
     finally:
         api.close()
     for warning in workspace.warnings:

@@ -220,3 +220,35 @@ def test_unreachable_engine_is_a_clear_error(workspace_name):
         expect_failure=True,
     )
     assert result["msg"].startswith("docker_host: cannot reach the Docker engine at tcp://127.0.0.1:1")
+
+
+def test_info_lists_gets_and_explains_a_failed_workspace(docker_client, workspace_name):
+    args = _workspace_args(workspace_name, labels={"team": "data"})
+    run_module("atelier.workspaces.workspace", args)
+    failing = f"{workspace_name}-bad"
+    try:
+        crashed = run_module("atelier.workspaces.workspace", _workspace_args(
+            failing, command=["sh", "-c", "echo cannot find the project >&2; exit 3"]), expect_failure=True)
+        assert "exit code 3" in crashed["msg"]
+        assert "cannot find the project" in crashed["msg"]
+
+        listed = run_module("atelier.workspaces.workspace_info", {"backend": "docker", "labels": {"team": "data"}})
+        assert [w["name"] for w in listed["workspaces"]] == [workspace_name]
+        assert listed["changed"] is False
+
+        one = run_module("atelier.workspaces.workspace_info", {"backend": "docker", "name": workspace_name})
+        (view,) = one["workspaces"]
+        container = _container(docker_client, workspace_name)
+        assert view["status"] == "Running"
+        assert view["container_id"] == container.id
+        port = container.attrs["NetworkSettings"]["Ports"]["8888/tcp"][0]["HostPort"]
+        assert view["url"] == f"http://127.0.0.1:{port}/"
+        assert view["storage"] == {"type": "volume", "source": f"atelier-{workspace_name}-data", "path": "/data"}
+
+        failed = run_module("atelier.workspaces.workspace_info", {"backend": "docker", "name": failing})
+        (broken,) = failed["workspaces"]
+        assert broken["status"] == "Failed"
+        assert broken["exit_code"] == 3
+        assert "cannot find the project" in broken["log_tail"]
+    finally:
+        run_module("atelier.workspaces.workspace", _workspace_args(failing, state="absent", purge=True))
