@@ -7,7 +7,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.work/collections
 export KUBECONFIG_ATELIER := $(CURDIR)/.work/kubeconfig
 PYTEST := $(VENV)/pytest
 
-.PHONY: setup docker-up k8s-up k8s-down images demo test test-unit sanity lint \
+.PHONY: setup docker-up k8s-up k8s-down images image demo test test-unit sanity lint \
         test-integration test-molecule build clean
 
 setup:
@@ -23,6 +23,9 @@ k8s-down:
 	@bash hack/k8s-down.sh
 
 images: setup
+
+image:
+	@bash hack/build-images.sh
 
 demo: setup
 	$(VENV)/ansible-playbook playbooks/demo.yml

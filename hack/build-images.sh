@@ -61,5 +61,45 @@ build_debian() {
   echo "built atelier/debian:local"
 }
 
+image_label() { docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1" 2>/dev/null; }
+
+# The default workspace image. It carries a hash of its build context and of
+# the base image, and is rebuilt when either changed. A lock keeps runs that
+# overlap (hack/setup.sh calls this script too) from building it twice.
+build_workspace() {
+  local ctx; ctx="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/images/workspace"
+  local label=workspaces.atelier.dev/image-context
+  local ca="${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
+  local log="$CACHE/workspace-build.log"
+  [ -f "$ctx/Dockerfile" ] || { echo "error: $ctx/Dockerfile is missing; restore images/workspace from git" >&2; exit 1; }
+  image_exists atelier/debian:local || { echo "error: atelier/debian:local is missing; build it first (build_debian)" >&2; exit 1; }
+  # the CA bundle only serves the downloads and is left out of the hash
+  local hash; hash=$(
+    { docker image inspect -f '{{.Id}}' atelier/debian:local
+      cd "$ctx" && find . -type f ! -name ca-certificates.crt -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+    } | sha256sum | cut -c1-16
+  )
+  [ "$(image_label atelier/workspace:local "$label")" = "$hash" ] && return 0
+  (
+    flock 9
+    [ "$(image_label atelier/workspace:local "$label")" = "$hash" ] && exit 0
+    if [ -s "$ca" ]; then
+      cp "$ca" "$ctx/ca-certificates.crt"
+    else
+      # an empty file: the build trusts the base image's CA store
+      : > "$ctx/ca-certificates.crt"
+    fi
+    echo "building atelier/workspace:local (log: $log)"
+    DOCKER_BUILDKIT=0 docker build --rm --force-rm --label "$label=$hash" -t atelier/workspace:local "$ctx" >"$log" 2>&1 \
+      || { echo "error: building atelier/workspace:local failed; see $log (behind another TLS proxy, point CA_BUNDLE at its CA bundle)" >&2
+           tail -n 20 "$log" >&2; exit 1; }
+    # drop the build stage and the image this one replaced
+    docker image prune -f --filter label=workspaces.atelier.dev/image-stage=build >/dev/null
+    docker image prune -f --filter "label=$label" >/dev/null
+    echo "built atelier/workspace:local"
+  ) 9>"$CACHE/workspace.lock"
+}
+
 build_busybox
 build_debian
+build_workspace

@@ -13,6 +13,7 @@ import os
 import time
 
 from ansible_collections.atelier.workspaces.plugins.module_utils import docker_plan, naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
 
 try:
     import docker
@@ -29,10 +30,6 @@ except ImportError as import_error:  # reported by the module with missing_requi
 SECURITY_OPT = ["no-new-privileges"]
 CAP_DROP = ["ALL"]
 SETTLE_SECONDS = 0.5
-
-
-class WorkspaceError(Exception):
-    """A failure with a message meant for the user."""
 
 
 def connect(params):

@@ -24,6 +24,15 @@ KUBERNETES_ONLY = ("node_selector", "affinity", "tolerations", "runtime_class_na
 # The seed's Docker form of container_config.
 DOCKER_CONTAINER_CONFIG_KEYS = ("image", "volumes", "environment", "public_url")
 
+KUBERNETES_CONNECTION_SPEC = {
+    "kubeconfig": {"type": "path", "fallback": (env_fallback, ["K8S_AUTH_KUBECONFIG"])},
+    "context": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_CONTEXT"])},
+    "host": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_HOST"])},
+    "api_key": {"type": "str", "no_log": True, "fallback": (env_fallback, ["K8S_AUTH_API_KEY"])},
+    "validate_certs": {"type": "bool", "fallback": (env_fallback, ["K8S_AUTH_VERIFY_SSL"])},
+    "ca_cert": {"type": "path", "fallback": (env_fallback, ["K8S_AUTH_SSL_CA_CERT"])},
+}
+
 CONNECTION_SPEC = {
     "docker_host": {"type": "str", "fallback": (env_fallback, ["DOCKER_HOST"])},
     "tls_verify": {"type": "bool", "fallback": (env_fallback, ["DOCKER_TLS_VERIFY"])},
@@ -32,6 +41,8 @@ CONNECTION_SPEC = {
 
 WORKSPACE_SPEC = {
     "name": {"type": "str", "required": True},
+    "namespace": {"type": "str", "default": "workspaces"},
+    "accelerator_label": {"type": "str", "default": "nvidia.com/gpu.product"},
     "state": {
         "type": "str",
         "default": "present",
@@ -67,6 +78,9 @@ WORKSPACE_SPEC = {
         "type": "dict",
         "default": {},
         "options": {
+            "size": {"type": "str", "default": "10Gi"},
+            "class": {"type": "str"},
+            "shared_claim": {"type": "str"},
             "shared_path": {"type": "path"},
             "subpath_prefix": {"type": "str", "default": "workspaces"},
         },
@@ -100,6 +114,7 @@ def argument_spec():
     """The workspace module's argument_spec (fresh copy, so callers may extend it)."""
     spec = copy.deepcopy(WORKSPACE_SPEC)
     spec.update(copy.deepcopy(CONNECTION_SPEC))
+    spec.update(copy.deepcopy(KUBERNETES_CONNECTION_SPEC))
     return spec
 
 
@@ -178,18 +193,45 @@ def _resources(resources, errors):
     }
 
 
-def _storage(storage, name, errors):
+def _storage(storage, name, backend, errors, warnings):
     prefix = (storage.get("subpath_prefix") or "").strip("/")
-    if storage.get("shared_path"):
+    shared = storage.get("shared_claim") if backend == "kubernetes" else storage.get("shared_path")
+    if shared:
         if not prefix or ".." in prefix.split("/"):
             errors.append("storage.subpath_prefix: must be a relative path without '..', for example 'workspaces'")
-        return {"kind": "shared", "shared_path": storage["shared_path"], "subpath": f"{prefix}/{name}"}
-    return {"kind": "volume"}
+        if backend == "kubernetes" and storage.get("class"):
+            warnings.append(
+                f"storage: both shared_claim and class are set; the shared claim '{shared}' wins "
+                f"and class '{storage['class']}' is not used"
+            )
+        return {"kind": "shared", "shared_path": shared, "shared_claim": shared, "subpath": f"{prefix}/{name}"}
+    size = storage.get("size") or "10Gi"
+    size_bytes, error = quantities.parse_memory(size, "storage.size")
+    errors.extend([error] if error else [])
+    return {"kind": "volume", "size_bytes": size_bytes, "class": storage.get("class")}
+
+
+def _scheduling(params, errors):
+    for index, toleration in enumerate(params.get("tolerations") or []):
+        if not toleration.get("key") and toleration.get("operator") != "Exists":
+            errors.append(
+                f"tolerations[{index}]: give a key, or operator: Exists to tolerate every taint"
+            )
+        if toleration.get("operator") not in (None, "Exists", "Equal"):
+            errors.append(f"tolerations[{index}].operator: use Exists or Equal, not '{toleration['operator']}'")
+    return {
+        "node_selector": {str(k): str(v) for k, v in (params.get("node_selector") or {}).items()},
+        "affinity": params.get("affinity"),
+        "tolerations": params.get("tolerations") or [],
+        "runtime_class_name": params.get("runtime_class_name"),
+        "host_users": params.get("host_users"),
+        "image_pull_secrets": params.get("image_pull_secrets") or [],
+    }
 
 
 def build_model(params, policy=None):
     """Validate and normalise module params; return (model, errors)."""
-    errors = []
+    errors, warnings = [], []
     name_error = naming.validate_workspace_name(params.get("name"))
     if name_error:
         return None, [name_error]
@@ -238,7 +280,11 @@ def build_model(params, policy=None):
         "user": params.get("user") or DEFAULT_USER,
         "env": env_entries,
         "resources": _resources(params.get("resources") or {}, errors),
-        "storage": _storage(params.get("storage") or {}, name, errors),
+        "storage": _storage(params.get("storage") or {}, name, backend, errors, warnings),
+        "namespace": params.get("namespace") or "workspaces",
+        "accelerator_label": params.get("accelerator_label") or "nvidia.com/gpu.product",
+        "scheduling": _scheduling(params, errors),
+        "warnings": warnings,
         "extra_volumes": [v for v in config["volumes"] if v],
         "user_code_path": user_code_path,
         "port": params.get("port") or DEFAULT_IDE_PORT,

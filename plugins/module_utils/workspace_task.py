@@ -4,7 +4,14 @@
 
 from __future__ import annotations
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import docker_engine, docker_plan, env_policy, spec
+from ansible_collections.atelier.workspaces.plugins.module_utils import (
+    docker_engine,
+    docker_plan,
+    env_policy,
+    k8s_engine,
+    spec,
+)
+from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
 
 
 def _fail(module, message, **extra):
@@ -19,7 +26,7 @@ def connect_or_fail(module):
     try:
         api = docker_engine.connect(module.params)
         api.ping()
-    except docker_engine.WorkspaceError as error:
+    except WorkspaceError as error:
         _fail(module, str(error))
     except docker_engine.DockerException as error:
         where = module.params.get("docker_host") or "unix:///var/run/docker.sock"
@@ -60,31 +67,58 @@ def _observed_summary(container):
     }
 
 
-def run(module):
-    """Entry point of the workspace module."""
-    params = module.params
-    if params["backend"] != "docker":
-        _fail(module, "backend: only 'docker' is available in this version; set backend: docker")
-    model, errors = spec.build_model(params)
-    if errors:
-        _fail(module, "invalid workspace definition: " + "; ".join(errors), errors=errors)
-    api = connect_or_fail(module)
-    workspace = docker_engine.DockerWorkspace(api, model, module.check_mode)
+def _connect_kubernetes(module):
+    if not k8s_engine.HAS_KUBERNETES:
+        from ansible.module_utils.basic import missing_required_lib
+
+        _fail(module, missing_required_lib("kubernetes"), exception=str(k8s_engine.KUBERNETES_IMPORT_ERROR))
     try:
-        before, after = workspace.reconcile()
-    except docker_engine.WorkspaceError as error:
+        return k8s_engine.connect(module.params)
+    except WorkspaceError as error:
+        _fail(module, str(error))
+
+
+def _reconcile(module, workspace, close):
+    try:
+        return workspace.reconcile()
+    except WorkspaceError as error:
         # what was done before the failure stays done, and the result says so
         module.fail_json(msg=str(error), changed=bool(workspace.actions), actions=workspace.actions)
     finally:
-        api.close()
-    for warning in workspace.warnings:
+        close()
+
+
+def _run_docker(module, model):
+    api = connect_or_fail(module)
+    workspace = docker_engine.DockerWorkspace(api, model, module.check_mode)
+    before, after = _reconcile(module, workspace, api.close)
+    model["warnings"].extend(workspace.warnings)
+    view = docker_engine.describe(after) if after and after.get("Config") else None
+    return workspace.actions, view, _diff(_observed_summary(before), model)
+
+
+def _run_kubernetes(module, model):
+    api = _connect_kubernetes(module)
+    workspace = k8s_engine.K8sWorkspace(api, model, module.check_mode)
+    _before, after = _reconcile(module, workspace, api.close)
+    return workspace.actions, k8s_engine.describe(after, model), workspace.diffs
+
+
+def run(module):
+    """Entry point of the workspace module."""
+    model, errors = spec.build_model(module.params)
+    if errors:
+        _fail(module, "invalid workspace definition: " + "; ".join(errors), errors=errors)
+    backend = _run_docker if model["backend"] == "docker" else _run_kubernetes
+    actions, view, diff = backend(module, model)
+    for warning in model["warnings"]:
         module.warn(warning)
     result = {
-        "changed": bool(workspace.actions),
-        "actions": workspace.actions,
-        "workspace": docker_engine.describe(after) if after and after.get("Config") else None,
+        "changed": bool(actions),
+        "actions": actions,
+        "workspace": view,
         "env": env_policy.redact(model["env"]),
     }
     if module._diff:
-        result["diff"] = _diff(_observed_summary(before), model)
+        result["diff"] = diff
     module.exit_json(**result)

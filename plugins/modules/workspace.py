@@ -19,11 +19,16 @@ description:
     any other change replaces the container on the same data. A change of the environment therefore restarts
     the workspace deliberately, and the result says so in RV(actions).
   - Data is only deleted when O(state=absent) is combined with O(purge=true).
-  - This version implements the Docker backend; O(backend=kubernetes) fails with a clear message.
+  - On Kubernetes a workspace is a StatefulSet with one replica when running and none when stopped (stable
+    pod C(<name>-0)), a Service, a Secret C(<name>-env) with its environment (read with C(envFrom); its hash in the
+    pod template restarts the workspace deliberately when it changes) and a PersistentVolumeClaim C(<name>-data)
+    that is kept when the workspace is removed. Objects are sent by server-side apply, only when they differ;
+    check mode uses the API server's dry run.
 author:
   - atelier.workspaces maintainers (@atelier-workspaces)
 extends_documentation_fragment:
   - atelier.workspaces.docker_connection
+  - atelier.workspaces.kubernetes_connection
 attributes:
   check_mode:
     support: full
@@ -37,6 +42,14 @@ options:
       - Name of the workspace; lower-case letters, digits and C(-), starting with a letter, at most 52 characters.
     type: str
     required: true
+  namespace:
+    description: Kubernetes namespace of the workspace; created when missing.
+    type: str
+    default: workspaces
+  accelerator_label:
+    description: Node label that O(resources.accelerator) selects on (Kubernetes).
+    type: str
+    default: nvidia.com/gpu.product
   state:
     description:
       - V(present) makes sure the workspace exists; a new one is started, an existing stopped one stays stopped.
@@ -101,13 +114,27 @@ options:
         type: str
   storage:
     description:
-      - Where the workspace keeps its data. Without O(storage.shared_path) each workspace has its own named volume.
+      - Where the workspace keeps its data. By default each workspace has its own claim (Kubernetes) or named
+        volume (Docker); O(storage.shared_claim) or O(storage.shared_path) put it in a sub-directory of one
+        shared location instead.
     type: dict
     default: {}
     suboptions:
+      size:
+        description: Size of the workspace's own claim (Kubernetes).
+        type: str
+        default: 10Gi
+      class:
+        description: Storage class of the workspace's own claim; the cluster's default class when left out.
+        type: str
+      shared_claim:
+        description:
+          - An existing claim shared by workspaces (Kubernetes); this workspace mounts its sub-path
+            O(storage.subpath_prefix)/O(name). It wins over O(storage.class), with a warning.
+        type: str
       shared_path:
         description:
-          - A host directory shared by workspaces; this workspace uses its sub-directory
+          - A host directory shared by workspaces (Docker); this workspace uses its sub-directory
             O(storage.subpath_prefix)/O(name).
         type: path
       subpath_prefix:
@@ -160,23 +187,23 @@ options:
     type: int
     default: 120
   node_selector:
-    description: Kubernetes only; an error with O(backend=docker).
+    description: Pod C(nodeSelector) (Kubernetes only; an error with O(backend=docker)).
     type: dict
   affinity:
-    description: Kubernetes only; an error with O(backend=docker).
+    description: Pod C(affinity) (Kubernetes only; an error with O(backend=docker)).
     type: dict
   tolerations:
-    description: Kubernetes only; an error with O(backend=docker).
+    description: Pod C(tolerations); each needs a C(key), or C(operator=Exists) (Kubernetes only).
     type: list
     elements: dict
   runtime_class_name:
-    description: Kubernetes only; an error with O(backend=docker).
+    description: Pod C(runtimeClassName), for example a sysbox or kata class (Kubernetes only).
     type: str
   host_users:
-    description: Kubernetes only; an error with O(backend=docker).
+    description: Pod C(hostUsers); V(false) runs the workspace in a user namespace (Kubernetes only).
     type: bool
   image_pull_secrets:
-    description: Kubernetes only; an error with O(backend=docker).
+    description: Names of Secrets for pulling the image (Kubernetes only).
     type: list
     elements: str
 """

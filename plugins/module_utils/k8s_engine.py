@@ -1,0 +1,306 @@
+# Copyright: atelier.workspaces contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reads and changes workspaces on a Kubernetes API server.
+
+Objects are found by label, compared with the plan, and only what differs is
+sent, by server-side apply; check mode sends the same request as a server-side
+dry run. An unchanged workspace therefore costs reads only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from ansible_collections.atelier.workspaces.plugins.module_utils import k8s_plan, naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
+
+try:
+    import kubernetes
+    from urllib3.exceptions import HTTPError
+
+    HAS_KUBERNETES = True
+    KUBERNETES_IMPORT_ERROR = None
+except ImportError as import_error:  # reported by the module with missing_required_lib
+    HAS_KUBERNETES = False
+    KUBERNETES_IMPORT_ERROR = import_error
+
+    class HTTPError(Exception):
+        """Stands in while the kubernetes client is missing; never raised."""
+
+FIELD_MANAGER = "atelier.workspaces"
+USER_AGENT = "atelier.workspaces"
+# kind -> (API prefix, plural); every kind a workspace owns
+KINDS = {
+    "Secret": ("/api/v1", "secrets"),
+    "PersistentVolumeClaim": ("/api/v1", "persistentvolumeclaims"),
+    "Service": ("/api/v1", "services"),
+    "StatefulSet": ("/apis/apps/v1", "statefulsets"),
+}
+REMOVE_ORDER = ("StatefulSet", "Service", "Secret", "PersistentVolumeClaim")
+
+
+def connect(params):
+    """An ApiClient from kubeconfig/context, explicit host and token, or the in-cluster service account."""
+    try:
+        if params.get("host"):
+            configuration = kubernetes.client.Configuration()
+            configuration.host = params["host"]
+            if params.get("api_key"):
+                configuration.api_key = {"authorization": params["api_key"]}
+                configuration.api_key_prefix = {"authorization": "Bearer"}
+            if params.get("validate_certs") is not None:
+                configuration.verify_ssl = params["validate_certs"]
+            if params.get("ca_cert"):
+                configuration.ssl_ca_cert = params["ca_cert"]
+            api = kubernetes.client.ApiClient(configuration)
+        elif not params.get("kubeconfig") and os.environ.get("KUBERNETES_SERVICE_HOST"):
+            kubernetes.config.load_incluster_config()
+            api = kubernetes.client.ApiClient()
+        else:
+            api = kubernetes.config.new_client_from_config(
+                config_file=params.get("kubeconfig"), context=params.get("context"))
+    except (kubernetes.config.ConfigException, OSError, TypeError) as error:
+        raise WorkspaceError(
+            f"kubeconfig: cannot load a Kubernetes configuration ({error}); set kubeconfig and context, "
+            f"or host and api_key"
+        ) from None
+    api.user_agent = USER_AGENT
+    return api
+
+
+def _path(kind, namespace, name=None):
+    prefix, plural = KINDS[kind]
+    path = f"{prefix}/namespaces/{namespace}/{plural}"
+    return f"{path}/{name}" if name else path
+
+
+class Cluster:
+    """The few REST calls the backend needs, with errors turned into user messages."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def call(self, method, path, body=None, query=None, content_type="application/json"):
+        """One REST call; None for a GET of something that does not exist."""
+        try:
+            method, url, headers, body, post = self.api.param_serialize(
+                method=method, resource_path=path, query_params=list((query or {}).items()), body=body,
+                header_params={"Content-Type": content_type, "Accept": "application/json"},
+                auth_settings=["BearerToken"],
+            )
+            response = self.api.call_api(method, url, header_params=headers, body=body, post_params=post)
+            response.read()
+        except (OSError, HTTPError) as error:  # the server is not reachable
+            raise WorkspaceError(
+                f"kubeconfig: cannot reach the Kubernetes API server ({error}); check kubeconfig, context or host"
+            ) from None
+        if response.status == 404 and method == "GET":
+            return None
+        if response.status >= 400:
+            raise WorkspaceError(f"{method} {path} failed: {_reason(response)}")
+        return json.loads(response.data or b"null")
+
+    def list_owned(self, kind, namespace, workspace):
+        found = self.call("GET", _path(kind, namespace), query={"labelSelector": naming.label_selector(workspace)})
+        return (found or {}).get("items", [])
+
+    def apply(self, obj, dry_run):
+        query = {"fieldManager": FIELD_MANAGER, "force": "true"}
+        if dry_run:
+            query["dryRun"] = "All"
+        meta = obj["metadata"]
+        return self.call("PATCH", _path(obj["kind"], meta["namespace"], meta["name"]), body=obj, query=query,
+                         content_type="application/apply-patch+yaml")
+
+    def delete(self, kind, namespace, name, dry_run):
+        query = {"propagationPolicy": "Background"}
+        if dry_run:
+            query["dryRun"] = "All"
+        return self.call("DELETE", _path(kind, namespace, name), query=query)
+
+
+def _reason(response):
+    try:
+        return json.loads(response.data).get("message") or response.reason
+    except (TypeError, ValueError):
+        return response.reason
+
+
+def first_difference(desired, actual, path=""):
+    """Path of the first field the plan sets that differs on the server, or None when all match."""
+    if isinstance(desired, dict):
+        if not isinstance(actual, dict):
+            return path or "."
+        for key, value in desired.items():
+            found = first_difference(value, actual.get(key), f"{path}.{key}" if path else key)
+            if found:
+                return found
+        return None
+    if isinstance(desired, list):
+        if not isinstance(actual, list) or len(desired) != len(actual):
+            return path
+        for index, value in enumerate(desired):
+            found = first_difference(value, actual[index], f"{path}[{index}]")
+            if found:
+                return found
+        return None
+    return None if desired == actual else path
+
+
+def redacted(obj):
+    """An object as diff mode shows it: Secret values hidden."""
+    if obj and obj.get("kind") == "Secret" and obj.get("data"):
+        return {**obj, "data": {key: "********" for key in obj["data"]}}
+    return obj
+
+
+class K8sWorkspace:
+    """One workspace in one namespace: read by label, apply the difference, wait."""
+
+    def __init__(self, api, model, check_mode):
+        self.cluster = Cluster(api)
+        self.model = model
+        self.check_mode = check_mode
+        self.actions = []
+        self.diffs = []
+        self.namespace_missing = False
+
+    def _existing(self):
+        namespace, name = self.model["namespace"], self.model["name"]
+        return {(obj["kind"], obj["metadata"]["name"]): obj
+                for kind in KINDS for obj in self._list(kind, namespace, name)}
+
+    def _list(self, kind, namespace, name):
+        items = self.cluster.list_owned(kind, namespace, name)
+        api_version = KINDS[kind][0].split("/", 2)[-1]  # a list's items carry neither kind nor apiVersion
+        for item in items:
+            item.update(kind=kind, apiVersion=api_version)
+        return items
+
+    def reconcile(self):
+        existing = self._existing()
+        if self.model["state"] == "absent":
+            self._remove(existing)
+            return existing, None
+        self._ensure_namespace()
+        statefulset = existing.get(("StatefulSet", self.model["name"]))
+        objects = k8s_plan.desired_objects(self.model, self._replicas(statefulset))
+        if self.model["state"] == "restarted" and statefulset and statefulset["spec"].get("replicas"):
+            # a new template annotation is the deliberate restart Kubernetes offers
+            annotations = objects[-1]["spec"]["template"]["metadata"]["annotations"]
+            annotations["workspaces.atelier.dev/restarted-at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        for obj in objects:
+            self._converge(obj, existing.get((obj["kind"], obj["metadata"]["name"])))
+        if self.model["wait"] and not self.check_mode and self.actions:
+            self._wait(objects[-1]["spec"]["replicas"])
+        return existing, self._existing() if not self.check_mode else None
+
+    def _replicas(self, statefulset):
+        state = self.model["state"]
+        if state == "stopped":
+            return 0
+        if state == "present" and statefulset is not None:
+            return statefulset["spec"].get("replicas", 1)
+        return 1
+
+    def _ensure_namespace(self):
+        namespace = self.model["namespace"]
+        if self.cluster.call("GET", f"/api/v1/namespaces/{namespace}") is None:
+            self.namespace_missing = True
+            self.actions.append(f"create Namespace/{namespace}")
+            if not self.check_mode:
+                self.cluster.call("POST", "/api/v1/namespaces", body={
+                    "apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": namespace, "labels": {naming.LABEL_MANAGED_BY: naming.MANAGED_BY}}})
+
+    def _converge(self, obj, current):
+        difference = first_difference(obj, current) if current is not None else "new"
+        if difference is None:
+            return
+        if obj["kind"] == "PersistentVolumeClaim" and current is not None:
+            self._refuse_claim_change(obj, current)
+        action = f"{'update' if current is not None else 'create'} {obj['kind']}/{obj['metadata']['name']}"
+        # say which field made the difference, so a change can be explained
+        self.actions.append(f"{action} ({difference})" if current is not None else action)
+        # a dry run needs the namespace; without it everything would be new anyway
+        dry_run_impossible = self.check_mode and self.namespace_missing
+        result = obj if dry_run_impossible else self.cluster.apply(obj, dry_run=self.check_mode)
+        self.diffs.append({"before": redacted(current) or {}, "after": redacted(result) or {}})
+
+    def _refuse_claim_change(self, desired, current):
+        want, have = desired["spec"], current["spec"]
+        if want.get("storageClassName") and want["storageClassName"] != have.get("storageClassName"):
+            raise WorkspaceError(
+                f"storage.class: the workspace's claim already uses class '{have.get('storageClassName')}'; a claim "
+                f"cannot change class without a new volume (and the data). Keep the class, or remove the workspace "
+                f"with purge: true first"
+            )
+        size = want["resources"]["requests"]["storage"]
+        if size != have["resources"]["requests"]["storage"]:
+            raise WorkspaceError(
+                f"storage.size: the claim has {have['resources']['requests']['storage']}; changing it to {size} "
+                f"needs a storage class that allows expansion, which this collection does not request yet"
+            )
+
+    def _remove(self, existing):
+        for kind in REMOVE_ORDER:
+            if kind == "PersistentVolumeClaim" and not self.model["purge"]:
+                continue
+            for (found_kind, name), obj in existing.items():
+                if found_kind == kind:
+                    self.actions.append(f"delete {kind}/{name}")
+                    self.cluster.delete(kind, self.model["namespace"], name, dry_run=self.check_mode)
+                    self.diffs.append({"before": redacted(obj), "after": {}})
+
+    def _wait(self, replicas):
+        namespace, pod = self.model["namespace"], f"{self.model['name']}-0"
+        deadline = time.monotonic() + self.model["wait_timeout"]
+        while time.monotonic() < deadline:
+            found = self.cluster.call("GET", f"/api/v1/namespaces/{namespace}/pods/{pod}")
+            if replicas == 0 and found is None:
+                return
+            if replicas and found and _pod_ready(found) and not found["metadata"].get("deletionTimestamp"):
+                return
+            time.sleep(0.5)
+        raise WorkspaceError(
+            f"wait_timeout: pod {pod} was not {'gone' if replicas == 0 else 'ready'} after "
+            f"{self.model['wait_timeout']}s; see workspace_info for its events"
+        )
+
+
+def _pod_ready(pod):
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def describe(existing, model):
+    """The user-facing view of a workspace from its objects."""
+    statefulset = existing.get(("StatefulSet", model["name"])) if existing else None
+    if not statefulset:
+        return None
+    status = statefulset.get("status") or {}
+    replicas = statefulset["spec"].get("replicas", 1)
+    if replicas == 0:
+        phase = "Stopped" if not status.get("replicas") else "Stopping"
+    else:
+        phase = "Running" if status.get("readyReplicas") else "Starting"
+    claim = next((obj for (kind, _name), obj in existing.items() if kind == "PersistentVolumeClaim"), None)
+    container = statefulset["spec"]["template"]["spec"]["containers"][0]
+    return {
+        "name": model["name"],
+        "backend": "kubernetes",
+        "namespace": model["namespace"],
+        "status": phase,
+        "url": model["public_url"] or (
+            f"http://{model['name']}.{model['namespace']}.svc:{model['port']}/"),
+        "image": container["image"],
+        "pod": f"{model['name']}-0",
+        "storage": {"claim": claim["metadata"]["name"] if claim else model["storage"].get("shared_claim"),
+                    "phase": (claim or {}).get("status", {}).get("phase"),
+                    "path": model["user_code_path"]},
+        "resources": container.get("resources", {}),
+        "config_hash": statefulset["spec"]["template"]["metadata"].get("annotations", {}).get(
+            k8s_plan.ANNOTATION_CONFIG_HASH),
+    }

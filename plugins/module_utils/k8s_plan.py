@@ -1,0 +1,154 @@
+# Copyright: atelier.workspaces contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Desired Kubernetes objects for a workspace model (pure, no I/O).
+
+Quantities are written in the API server's canonical form, so what is read
+back compares equal to what was planned and an unchanged workspace costs no
+write.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from ansible_collections.atelier.workspaces.plugins.module_utils import env_policy, naming
+
+ANNOTATION_CONFIG_HASH = "workspaces.atelier.dev/config-hash"
+IDE_PORT_NAME = "ide"
+DATA_VOLUME = "data"
+_BINARY_SUFFIXES = (("Pi", 1024**5), ("Ti", 1024**4), ("Gi", 1024**3), ("Mi", 1024**2), ("Ki", 1024))
+
+
+def cpu_quantity(millicores):
+    return str(millicores // 1000) if millicores % 1000 == 0 else f"{millicores}m"
+
+
+def memory_quantity(size):
+    for suffix, factor in _BINARY_SUFFIXES:
+        if size % factor == 0:
+            return f"{size // factor}{suffix}"
+    return str(size)
+
+
+def _meta(model, name, annotations=None):
+    meta = {"name": name, "namespace": model["namespace"], "labels": {**model["labels"], **naming.owned_labels(
+        model["name"])}}
+    if annotations:
+        meta["annotations"] = annotations
+    return meta
+
+
+def _resources(model):
+    resources = model["resources"]
+    amounts = {}
+    if resources["cpu_millis"]:
+        amounts["cpu"] = cpu_quantity(resources["cpu_millis"])
+    if resources["memory_bytes"]:
+        amounts["memory"] = memory_quantity(resources["memory_bytes"])
+    limits = dict(amounts)
+    if resources["gpu"]:
+        limits["nvidia.com/gpu"] = str(resources["gpu"])
+    resources = {"limits": limits} if limits else {}
+    if amounts:
+        resources["requests"] = amounts
+    return resources
+
+
+def _data_volume(model):
+    storage = model["storage"]
+    claim = storage["shared_claim"] if storage["kind"] == "shared" else naming.object_name(model["name"], "data")
+    return {"name": DATA_VOLUME, "persistentVolumeClaim": {"claimName": claim}}
+
+
+def _container(model):
+    mount = {"name": DATA_VOLUME, "mountPath": model["user_code_path"]}
+    if model["storage"]["kind"] == "shared":
+        mount["subPath"] = model["storage"]["subpath"]
+    container = {
+        "name": "workspace",
+        "image": model["image"],
+        "envFrom": [{"secretRef": {"name": naming.object_name(model["name"], "env")}}],
+        "ports": [{"name": IDE_PORT_NAME, "containerPort": model["port"], "protocol": "TCP"}],
+        "workingDir": model["user_code_path"],
+        "volumeMounts": [mount],
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "runAsNonRoot": True,
+        },
+    }
+    if model["command"]:
+        container["command"] = model["command"]
+    resources = _resources(model)
+    if resources:
+        container["resources"] = resources
+    return container
+
+
+def _pod_spec(model):
+    scheduling = model["scheduling"]
+    node_selector = dict(scheduling["node_selector"])
+    if model["resources"]["accelerator"]:
+        node_selector[model["accelerator_label"]] = model["resources"]["accelerator"]
+    user = int(model["user"].split(":")[0]) if model["user"].split(":")[0].isdigit() else 1000
+    spec = {
+        "automountServiceAccountToken": False,
+        "securityContext": {"runAsUser": user, "runAsGroup": 0, "fsGroup": 0},
+        "containers": [_container(model)],
+        "volumes": [_data_volume(model)],
+    }
+    optional = {
+        "nodeSelector": node_selector,
+        "affinity": scheduling["affinity"],
+        "tolerations": scheduling["tolerations"],
+        "runtimeClassName": scheduling["runtime_class_name"],
+        "hostUsers": scheduling["host_users"],
+        "imagePullSecrets": [{"name": secret} for secret in scheduling["image_pull_secrets"]],
+    }
+    spec.update({key: value for key, value in optional.items() if value not in (None, {}, [])})
+    return spec
+
+
+def desired_objects(model, replicas):
+    """The objects of one workspace, in the order they are applied."""
+    name = model["name"]
+    selector = naming.owned_labels(name)
+    config_hash = env_policy.config_hash(model["env"])
+    objects = [{
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _meta(model, naming.object_name(name, "env")),
+        "type": "Opaque",
+        "data": {e["name"]: base64.b64encode(e["value"].encode()).decode() for e in model["env"]},
+    }]
+    if model["storage"]["kind"] == "volume":
+        claim = {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": memory_quantity(model["storage"]["size_bytes"])}},
+        }
+        if model["storage"]["class"]:
+            claim["storageClassName"] = model["storage"]["class"]
+        objects.append({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                        "metadata": _meta(model, naming.object_name(name, "data")), "spec": claim})
+    objects.append({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(model, name),
+        "spec": {"selector": selector, "ports": [
+            {"name": IDE_PORT_NAME, "port": model["port"], "targetPort": IDE_PORT_NAME, "protocol": "TCP"}]},
+    })
+    objects.append({
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": _meta(model, name),
+        "spec": {
+            "replicas": replicas,
+            "serviceName": name,
+            "selector": {"matchLabels": selector},
+            "template": {
+                "metadata": {"labels": selector, "annotations": {ANNOTATION_CONFIG_HASH: config_hash}},
+                "spec": _pod_spec(model),
+            },
+        },
+    })
+    return objects

@@ -1,0 +1,213 @@
+"""The workspace module against the real API server: objects checked in the API, writes counted in its audit log."""
+
+import base64
+import json
+import time
+import uuid
+
+import pytest
+from ansible_runner import REPO_ROOT, run_module
+
+kubernetes = pytest.importorskip("kubernetes")
+from kubernetes.client import AppsV1Api, CoreV1Api  # noqa: E402
+from kubernetes.client.exceptions import ApiException  # noqa: E402
+
+AUDIT_LOG = REPO_ROOT / ".work" / "kwok" / "clusters" / "atelier" / "logs" / "audit.log"
+CANARY = "canary-" + uuid.uuid4().hex
+
+
+def _writes_by_module():
+    """Write requests the collection sent, as the API server's audit log recorded them."""
+    count = 0
+    with open(AUDIT_LOG, encoding="utf-8") as log:
+        for line in log:
+            if '"userAgent":"atelier.workspaces"' in line:
+                event = json.loads(line)
+                count += event["verb"] in ("create", "update", "patch", "delete")
+    return count
+
+
+@pytest.fixture()
+def namespace(k8s_api):
+    name = f"it-{uuid.uuid4().hex[:8]}"
+    yield name
+    if _namespace_exists(k8s_api, name):
+        CoreV1Api(k8s_api).delete_namespace(name)
+
+
+@pytest.fixture()
+def args(kubeconfig, namespace):
+    return {
+        "name": "ws",
+        "backend": "kubernetes",
+        "namespace": namespace,
+        "kubeconfig": kubeconfig,
+        "image": "atelier/busybox:local",
+        "command": ["sleep", "infinity"],
+        "env": {"PROJECT": "analytics"},
+        "secrets": [{"key": "token", "env_var": "API_TOKEN", "value": CANARY}],
+        "storage": {"size": "1Gi"},
+        "wait_timeout": 60,
+    }
+
+
+def _converge_twice(arguments, **kwargs):
+    first = run_module("atelier.workspaces.workspace", arguments, **kwargs)
+    writes = _writes_by_module()
+    second = run_module("atelier.workspaces.workspace", arguments, **kwargs)
+    assert second["changed"] is False, second["actions"]
+    assert _writes_by_module() == writes, "the unchanged re-run sent write requests"
+    return first
+
+
+def _pod(core, namespace, name="ws-0"):
+    try:
+        return core.read_namespaced_pod(name, namespace)
+    except ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+
+
+def test_create_makes_real_objects_and_rerun_writes_nothing(k8s_api, namespace, args):
+    core, apps = CoreV1Api(k8s_api), AppsV1Api(k8s_api)
+    first = _converge_twice(args)
+    assert first["actions"] == [
+        f"create Namespace/{namespace}", "create Secret/ws-env", "create PersistentVolumeClaim/ws-data",
+        "create Service/ws", "create StatefulSet/ws",
+    ]
+    statefulset = apps.read_namespaced_stateful_set("ws", namespace)
+    assert statefulset.spec.replicas == 1
+    assert statefulset.metadata.labels["app.kubernetes.io/managed-by"] == "atelier.workspaces"
+    pod_spec = statefulset.spec.template.spec
+    assert pod_spec.automount_service_account_token is False
+    container = pod_spec.containers[0]
+    assert container.security_context.allow_privilege_escalation is False
+    assert container.security_context.capabilities.drop == ["ALL"]
+    assert container.env_from[0].secret_ref.name == "ws-env"
+    secret = core.read_namespaced_secret("ws-env", namespace)
+    env = {key: base64.b64decode(value).decode() for key, value in secret.data.items()}
+    assert env["PROJECT"] == "analytics" and env["API_TOKEN"] == CANARY
+    pod = _pod(core, namespace)
+    assert pod.status.phase == "Running" and pod.spec.node_name
+    assert core.read_namespaced_persistent_volume_claim("ws-data", namespace).status.phase == "Bound"
+    assert first["workspace"]["status"] in ("Running", "Starting")
+    assert CANARY not in first["_output"]
+
+
+def test_data_claim_survives_stop_absent_and_recreate_until_purge(k8s_api, namespace, args):
+    core = CoreV1Api(k8s_api)
+    run_module("atelier.workspaces.workspace", args)
+    claim_uid = core.read_namespaced_persistent_volume_claim("ws-data", namespace).metadata.uid
+
+    _converge_twice({**args, "state": "stopped"})
+    assert AppsV1Api(k8s_api).read_namespaced_stateful_set("ws", namespace).spec.replicas == 0
+    assert _pod(core, namespace) is None
+    _converge_twice({**args, "state": "running"})
+    assert _pod(core, namespace).status.phase == "Running"
+
+    _converge_twice({**args, "state": "absent"})
+    assert core.list_namespaced_secret(namespace, label_selector="workspaces.atelier.dev/name=ws").items == []
+    assert core.read_namespaced_persistent_volume_claim("ws-data", namespace).metadata.uid == claim_uid
+
+    run_module("atelier.workspaces.workspace", args)
+    assert core.read_namespaced_persistent_volume_claim("ws-data", namespace).metadata.uid == claim_uid
+    pod = _pod(core, namespace)
+    assert pod.spec.volumes[0].persistent_volume_claim.claim_name == "ws-data"
+
+    first = _converge_twice({**args, "state": "absent", "purge": True})
+    assert "delete PersistentVolumeClaim/ws-data" in first["actions"]
+
+    def claim_gone():
+        try:
+            core.read_namespaced_persistent_volume_claim("ws-data", namespace)
+        except ApiException as error:
+            return error.status == 404
+        return False
+
+    deadline = time.monotonic() + 30
+    while not claim_gone():
+        assert time.monotonic() < deadline, "the purged claim is still there"
+        time.sleep(0.5)
+
+
+def test_env_change_restarts_the_pod_deliberately(k8s_api, namespace, args):
+    core = CoreV1Api(k8s_api)
+    run_module("atelier.workspaces.workspace", args)
+    old_uid = _pod(core, namespace).metadata.uid
+    first = _converge_twice({**args, "env": {"PROJECT": "billing"}})
+    assert first["actions"] == [
+        "update Secret/ws-env (data.PROJECT)",
+        "update StatefulSet/ws (spec.template.metadata.annotations.workspaces.atelier.dev/config-hash)",
+    ]
+    deadline = time.monotonic() + 60
+    while (pod := _pod(core, namespace)) is None or pod.metadata.uid == old_uid or pod.status.phase != "Running":
+        assert time.monotonic() < deadline, "the workspace pod was not replaced"
+        time.sleep(0.5)
+
+
+def test_scheduler_places_gpu_and_zone_workspaces(k8s_api, namespace, args):
+    core = CoreV1Api(k8s_api)
+    gpu = {**args, "name": "gpu", "resources": {"gpu": 1, "accelerator": "nvidia-tesla-t4"},
+           "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]}
+    zoned = {**args, "name": "zoned", "node_selector": {"topology.kubernetes.io/zone": "zone-b"}}
+    _converge_twice(gpu)
+    _converge_twice(zoned)
+    gpu_pod = _pod(core, namespace, "gpu-0")
+    assert gpu_pod.spec.node_name == "node-gpu"
+    assert gpu_pod.spec.containers[0].resources.limits["nvidia.com/gpu"] == "1"
+    assert _pod(core, namespace, "zoned-0").spec.node_name == "node-zone-b"
+
+
+def test_check_mode_predicts_and_writes_nothing(k8s_api, namespace, args):
+    writes = _writes_by_module()
+    result = run_module("atelier.workspaces.workspace", args, check=True, diff=True)
+    assert result["changed"] is True
+    assert "create StatefulSet/ws" in result["actions"]
+    assert _writes_by_module() == writes
+    assert AppsV1Api(k8s_api).list_namespaced_stateful_set(namespace).items == [] if _namespace_exists(
+        k8s_api, namespace) else True
+    assert CANARY not in result["_output"]
+
+    run_module("atelier.workspaces.workspace", args)
+    changed = run_module("atelier.workspaces.workspace", {**args, "env": {"PROJECT": "x"}}, check=True, diff=True)
+    assert changed["changed"] is True
+    secret_diff = next(d for d in changed["diff"] if d["before"].get("kind") == "Secret")
+    assert set(secret_diff["before"]["data"].values()) == {"********"}
+    assert set(secret_diff["after"]["data"].values()) == {"********"}
+    assert CANARY not in changed["_output"]
+    env = CoreV1Api(k8s_api).read_namespaced_secret("ws-env", namespace).data
+    assert base64.b64decode(env["PROJECT"]).decode() == "analytics"
+
+
+def _namespace_exists(k8s_api, namespace):
+    try:
+        CoreV1Api(k8s_api).read_namespace(namespace)
+    except ApiException:
+        return False
+    return True
+
+
+def test_changing_the_claim_class_is_refused_and_changes_nothing(k8s_api, namespace, args):
+    run_module("atelier.workspaces.workspace", args)
+    writes = _writes_by_module()
+    result = run_module(
+        "atelier.workspaces.workspace", {**args, "storage": {"size": "1Gi", "class": "fast"}}, expect_failure=True)
+    assert result["msg"].startswith("storage.class:")
+    assert _writes_by_module() == writes
+    claim = CoreV1Api(k8s_api).read_namespaced_persistent_volume_claim("ws-data", namespace)
+    assert claim.spec.storage_class_name == "standard"
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"tolerations": [{"effect": "NoSchedule"}]}, "tolerations[0]:"),
+    ({"storage": {"size": "lots"}}, "storage.size:"),
+    ({"name": "Not_Valid"}, "name:"),
+    ({"resources": {"memory": "1.5.2Gi"}}, "resources.memory:"),
+    ({"kubeconfig": "/nonexistent/kubeconfig"}, "kubeconfig:"),
+])
+def test_bad_input_names_the_field_and_writes_nothing(namespace, args, overrides, field):
+    writes = _writes_by_module()
+    result = run_module("atelier.workspaces.workspace", {**args, **overrides}, expect_failure=True)
+    assert field in result["msg"]
+    assert _writes_by_module() == writes
