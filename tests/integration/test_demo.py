@@ -34,4 +34,5 @@ def test_demo_serves_jupyterlab_and_is_idempotent(docker_client):
         code, output = container.exec_run(["sh", "-c", "id -u; echo $USER_CODE_PATH"])
         assert code == 0 and output.decode().split() == ["1000", "/home/workspace/code"]
     finally:
-        run_module("atelier.workspaces.workspace", {"name": name, "backend": "docker", "state": "absent", "purge": True})
+        removal = {"name": name, "backend": "docker", "state": "absent", "purge": True}
+        run_module("atelier.workspaces.workspace", removal)
