@@ -40,7 +40,7 @@ CONNECTION_SPEC = {
 }
 
 WORKSPACE_SPEC = {
-    "name": {"type": "str", "required": True},
+    "name": {"type": "str"},
     "namespace": {"type": "str", "default": "workspaces"},
     "accelerator_label": {"type": "str", "default": "nvidia.com/gpu.product"},
     "state": {
@@ -110,12 +110,42 @@ WORKSPACE_SPEC = {
 }
 
 
+# Several workspaces in one task: each entry takes the workspace options, and
+# the task's own options are the defaults of every entry.
+BULK_SPEC = {"workspaces": {"type": "list", "elements": "dict", "no_log": False}}
+MODULE_RULES = {
+    "required_one_of": [["name", "workspaces"]],
+    "mutually_exclusive": [["name", "workspaces"]],
+}
+NOT_PER_ENTRY = ("backend",)
+
+
 def argument_spec():
     """The workspace module's argument_spec (fresh copy, so callers may extend it)."""
     spec = copy.deepcopy(WORKSPACE_SPEC)
     spec.update(copy.deepcopy(CONNECTION_SPEC))
     spec.update(copy.deepcopy(KUBERNETES_CONNECTION_SPEC))
+    spec.update(copy.deepcopy(BULK_SPEC))
     return spec
+
+
+def entry_spec():
+    """What one entry of `workspaces` may set: the workspace options without their defaults."""
+    spec = {}
+    for key, option in WORKSPACE_SPEC.items():
+        if key in NOT_PER_ENTRY:
+            continue
+        spec[key] = {k: v for k, v in copy.deepcopy(option).items() if k not in ("default", "fallback")}
+    spec["name"]["required"] = True
+    return spec
+
+
+def bulk_params(params):
+    """Yield (index, entry) with the task's options filled in for what an entry leaves out."""
+    for index, entry in enumerate(params.get("workspaces") or []):
+        merged = {key: value for key, value in params.items() if key != "workspaces"}
+        merged.update(entry)
+        yield index, merged
 
 
 def _parse_container_config(raw, errors):

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
 from ansible_collections.atelier.workspaces.plugins.module_utils import (
     docker_engine,
     docker_plan,
@@ -78,47 +80,94 @@ def _connect_kubernetes(module):
         _fail(module, str(error))
 
 
-def _reconcile(module, workspace, close):
+def _reconcile(module, workspace):
     try:
         return workspace.reconcile()
     except WorkspaceError as error:
         # what was done before the failure stays done, and the result says so
-        module.fail_json(msg=str(error), changed=bool(workspace.actions), actions=workspace.actions)
-    finally:
-        close()
+        module.fail_json(msg=str(error), changed=bool(workspace.actions), actions=workspace.actions,
+                         workspace_name=workspace.model["name"])
 
 
-def _run_docker(module, model):
+def _docker_reconciler(module):
     api = connect_or_fail(module)
-    workspace = docker_engine.DockerWorkspace(api, model, module.check_mode)
-    before, after = _reconcile(module, workspace, api.close)
-    model["warnings"].extend(workspace.warnings)
-    view = docker_engine.describe(after) if after and after.get("Config") else None
-    return workspace.actions, view, _diff(_observed_summary(before), model)
+
+    def reconcile(model):
+        workspace = docker_engine.DockerWorkspace(api, model, module.check_mode)
+        before, after = _reconcile(module, workspace)
+        model["warnings"].extend(workspace.warnings)
+        view = docker_engine.describe(after) if after and after.get("Config") else None
+        return workspace.actions, view, _diff(_observed_summary(before), model)
+
+    return reconcile, api.close
 
 
-def _run_kubernetes(module, model):
+def _kubernetes_reconciler(module):
     api = _connect_kubernetes(module)
-    workspace = k8s_engine.K8sWorkspace(api, model, module.check_mode)
-    _before, after = _reconcile(module, workspace, api.close)
-    return workspace.actions, k8s_engine.describe(after, model), workspace.diffs
+
+    def reconcile(model):
+        workspace = k8s_engine.K8sWorkspace(api, model, module.check_mode)
+        _before, after = _reconcile(module, workspace)
+        return workspace.actions, k8s_engine.describe(after, model), workspace.diffs
+
+    return reconcile, api.close
 
 
-def run(module):
-    """Entry point of the workspace module."""
-    model, errors = spec.build_model(module.params)
-    if errors:
-        _fail(module, "invalid workspace definition: " + "; ".join(errors), errors=errors)
-    backend = _run_docker if model["backend"] == "docker" else _run_kubernetes
-    actions, view, diff = backend(module, model)
-    for warning in model["warnings"]:
-        module.warn(warning)
+def _models(module):
+    """One model for the task, or one per entry of `workspaces`; all are checked before any is applied."""
+    params = module.params
+    if not params.get("workspaces"):
+        model, errors = spec.build_model(params)
+        return [model], errors
+    fields = spec.entry_spec()
+    validator = ArgumentSpecValidator(fields)
+    models, errors, seen = [], [], set()
+    for index, entry_params in spec.bulk_params(params):
+        checked = validator.validate({key: value for key, value in entry_params.items() if key in fields})
+        # secrets inside entries are masked like the task's own
+        module.no_log_values.update(checked._no_log_values)
+        entry_errors = [str(error) for error in checked.errors]
+        model = None
+        if not entry_errors:
+            model, entry_errors = spec.build_model({**checked.validated_parameters, "backend": params["backend"]})
+        if model and model["name"] in seen:
+            entry_errors.append(f"name: '{model['name']}' is listed twice")
+        errors.extend(f"workspaces[{index}].{error}" for error in entry_errors)
+        if model:
+            seen.add(model["name"])
+            models.append(model)
+    return models, errors
+
+
+def _result(model, actions, view, diff, with_diff):
     result = {
+        "name": model["name"],
         "changed": bool(actions),
         "actions": actions,
         "workspace": view,
         "env": env_policy.redact(model["env"]),
     }
-    if module._diff:
+    if with_diff:
         result["diff"] = diff
+    return result
+
+
+def run(module):
+    """Entry point of the workspace module."""
+    models, errors = _models(module)
+    if errors:
+        _fail(module, "invalid workspace definition: " + "; ".join(errors), errors=errors)
+    factory = _docker_reconciler if module.params["backend"] == "docker" else _kubernetes_reconciler
+    reconcile, close = factory(module)
+    try:
+        results = [_result(model, *reconcile(model), module._diff) for model in models]
+    finally:
+        close()
+    for model in models:
+        for warning in model["warnings"]:
+            module.warn(warning)
+    if module.params.get("workspaces"):
+        module.exit_json(changed=any(r["changed"] for r in results), workspaces=results)
+    result = results[0]
+    del result["name"]
     module.exit_json(**result)

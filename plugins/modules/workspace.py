@@ -40,8 +40,18 @@ options:
   name:
     description:
       - Name of the workspace; lower-case letters, digits and C(-), starting with a letter, at most 52 characters.
+      - Required unless O(workspaces) is given.
     type: str
-    required: true
+  workspaces:
+    description:
+      - Several workspaces in one task, reconciled over one engine connection, so a large fleet does not cost
+        one module start-up per workspace.
+      - Each entry takes the options of this module except O(backend) and the connection options, and needs a
+        C(name). Options set on the task are the defaults of every entry; an entry's own value wins (a dict option
+        such as O(resources) is replaced whole).
+      - Every entry is checked before any is applied. The result lists them in RV(workspaces).
+    type: list
+    elements: dict
   namespace:
     description: Kubernetes namespace of the workspace; created when missing.
     type: str
@@ -245,13 +255,19 @@ EXAMPLES = r"""
 RETURN = r"""
 actions:
   description: What was done (or, in check mode, would be done), in order.
-  returned: always
+  returned: when O(workspaces) is not given
   type: list
   elements: str
   sample: [create volume, create container, start]
+workspaces:
+  description: With O(workspaces), one result per entry, in order, each with C(name), C(changed), C(actions),
+    C(workspace) and C(env) as described here for a single workspace.
+  returned: when O(workspaces) is given
+  type: list
+  elements: dict
 workspace:
   description: The workspace as the engine reports it after the task; null when it does not exist.
-  returned: always
+  returned: when O(workspaces) is not given
   type: dict
   contains:
     name:
@@ -277,7 +293,7 @@ workspace:
       type: str
 env:
   description: The effective environment with the source of every value; secret values are redacted.
-  returned: always
+  returned: when O(workspaces) is not given
   type: list
   elements: dict
   sample: [{name: USER_CODE_PATH, value: /home/workspace/code, source: system, secret: false}]
@@ -289,7 +305,7 @@ from ansible_collections.atelier.workspaces.plugins.module_utils import spec, wo
 
 
 def main():
-    module = AnsibleModule(argument_spec=spec.argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=spec.argument_spec(), supports_check_mode=True, **spec.MODULE_RULES)
     workspace_task.run(module)
 
 

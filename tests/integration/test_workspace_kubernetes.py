@@ -211,3 +211,33 @@ def test_bad_input_names_the_field_and_writes_nothing(namespace, args, overrides
     result = run_module("atelier.workspaces.workspace", {**args, **overrides}, expect_failure=True)
     assert field in result["msg"]
     assert _writes_by_module() == writes
+
+
+def test_bulk_reconciles_many_workspaces_in_one_task(k8s_api, namespace, args):
+    apps = AppsV1Api(k8s_api)
+    task = {**args, "wait": False, "workspaces": [
+        {"name": f"bulk-{index}", "env": {"INDEX": str(index)}} for index in range(5)
+    ] + [{"name": "bulk-stopped", "state": "stopped"}]}
+    del task["name"]
+    first = _converge_twice(task)
+    assert first["changed"] is True
+    assert [entry["name"] for entry in first["workspaces"]] == [f"bulk-{i}" for i in range(5)] + ["bulk-stopped"]
+    statefulsets = {s.metadata.name: s for s in apps.list_namespaced_stateful_set(namespace).items}
+    assert sorted(statefulsets) == sorted([f"bulk-{i}" for i in range(5)] + ["bulk-stopped"])
+    assert statefulsets["bulk-stopped"].spec.replicas == 0
+    assert statefulsets["bulk-3"].spec.replicas == 1
+    secret = CoreV1Api(k8s_api).read_namespaced_secret("bulk-3-env", namespace)
+    assert base64.b64decode(secret.data["INDEX"]).decode() == "3"
+    assert "PROJECT" not in secret.data  # an entry's dict option replaces the task's whole
+    assert base64.b64decode(secret.data["API_TOKEN"]).decode() == CANARY  # options it leaves out are inherited
+    assert CANARY not in first["_output"]
+
+
+def test_bulk_checks_every_entry_before_applying_any(k8s_api, namespace, args):
+    task = {**args, "workspaces": [{"name": "good"}, {"name": "bad", "resources": {"cpu": "lots"}}, {"name": "good"}]}
+    del task["name"]
+    writes = _writes_by_module()
+    result = run_module("atelier.workspaces.workspace", task, expect_failure=True)
+    assert "workspaces[1].resources.cpu:" in result["msg"]
+    assert "workspaces[2].name: 'good' is listed twice" in result["msg"]
+    assert _writes_by_module() == writes
