@@ -156,31 +156,55 @@ def redacted(obj):
     return obj
 
 
-class K8sWorkspace:
-    """One workspace in one namespace: read by label, apply the difference, wait."""
+class Snapshot:
+    """What the cluster holds of the workspaces, read once per namespace and kind.
 
-    def __init__(self, api, model, check_mode):
+    A bulk task of many workspaces thus costs four list requests per namespace
+    instead of four per workspace; a single workspace lists only its own objects.
+    """
+
+    def __init__(self, cluster, single=None):
+        self.cluster = cluster
+        self.single = single
+        self._objects = {}
+        self._namespaces = {}
+
+    def objects(self, namespace, workspace):
+        if namespace not in self._objects:
+            found = {}
+            for kind in KINDS:
+                api_version = KINDS[kind][0].split("/", 2)[-1]  # a list's items carry neither kind nor apiVersion
+                for item in self.cluster.list_owned(kind, namespace, self.single):
+                    item.update(kind=kind, apiVersion=api_version)
+                    owner = item["metadata"]["labels"][naming.LABEL_WORKSPACE]
+                    found.setdefault(owner, {})[(kind, item["metadata"]["name"])] = item
+            self._objects[namespace] = found
+        return self._objects[namespace].get(workspace, {})
+
+    def namespace_exists(self, namespace):
+        if namespace not in self._namespaces:
+            self._namespaces[namespace] = self.cluster.call("GET", f"/api/v1/namespaces/{namespace}") is not None
+        return self._namespaces[namespace]
+
+    def namespace_created(self, namespace):
+        self._namespaces[namespace] = True
+        self._objects.setdefault(namespace, {})
+
+
+class K8sWorkspace:
+    """One workspace in one namespace: compare with the snapshot, apply the difference, wait."""
+
+    def __init__(self, api, model, check_mode, snapshot=None):
         self.cluster = Cluster(api)
+        self.snapshot = snapshot or Snapshot(self.cluster, single=model["name"])
         self.model = model
         self.check_mode = check_mode
         self.actions = []
         self.diffs = []
         self.namespace_missing = False
 
-    def _existing(self):
-        namespace, name = self.model["namespace"], self.model["name"]
-        return {(obj["kind"], obj["metadata"]["name"]): obj
-                for kind in KINDS for obj in self._list(kind, namespace, name)}
-
-    def _list(self, kind, namespace, name):
-        items = self.cluster.list_owned(kind, namespace, name)
-        api_version = KINDS[kind][0].split("/", 2)[-1]  # a list's items carry neither kind nor apiVersion
-        for item in items:
-            item.update(kind=kind, apiVersion=api_version)
-        return items
-
     def reconcile(self):
-        existing = self._existing()
+        existing = self.snapshot.objects(self.model["namespace"], self.model["name"])
         if self.model["state"] == "absent":
             self._remove(existing)
             return existing, None
@@ -191,11 +215,17 @@ class K8sWorkspace:
             # a new template annotation is the deliberate restart Kubernetes offers
             annotations = objects[-1]["spec"]["template"]["metadata"]["annotations"]
             annotations["workspaces.atelier.dev/restarted-at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        after = dict(existing)
         for obj in objects:
-            self._converge(obj, existing.get((obj["kind"], obj["metadata"]["name"])))
-        if self.model["wait"] and not self.check_mode and self.actions:
+            key = (obj["kind"], obj["metadata"]["name"])
+            after[key] = self._converge(obj, existing.get(key)) or existing.get(key)
+        if self.check_mode:
+            return existing, None
+        if self.model["wait"] and self.actions:
             self._wait(objects[-1]["spec"]["replicas"])
-        return existing, self._existing() if not self.check_mode else None
+            after[("StatefulSet", self.model["name"])] = self.cluster.call(
+                "GET", _path("StatefulSet", self.model["namespace"], self.model["name"]))
+        return existing, after
 
     def _replicas(self, statefulset):
         state = self.model["state"]
@@ -207,13 +237,14 @@ class K8sWorkspace:
 
     def _ensure_namespace(self):
         namespace = self.model["namespace"]
-        if self.cluster.call("GET", f"/api/v1/namespaces/{namespace}") is None:
+        if not self.snapshot.namespace_exists(namespace):
             self.namespace_missing = True
             self.actions.append(f"create Namespace/{namespace}")
             if not self.check_mode:
                 self.cluster.call("POST", "/api/v1/namespaces", body={
                     "apiVersion": "v1", "kind": "Namespace",
                     "metadata": {"name": namespace, "labels": {naming.LABEL_MANAGED_BY: naming.MANAGED_BY}}})
+                self.snapshot.namespace_created(namespace)
 
     def _converge(self, obj, current):
         difference = first_difference(obj, current) if current is not None else "new"
@@ -228,6 +259,7 @@ class K8sWorkspace:
         dry_run_impossible = self.check_mode and self.namespace_missing
         result = obj if dry_run_impossible else self.cluster.apply(obj, dry_run=self.check_mode)
         self.diffs.append({"before": redacted(current) or {}, "after": redacted(result) or {}})
+        return result
 
     def _refuse_claim_change(self, desired, current):
         want, have = desired["spec"], current["spec"]
@@ -304,3 +336,65 @@ def describe(existing, model):
         "config_hash": statefulset["spec"]["template"]["metadata"].get("annotations", {}).get(
             k8s_plan.ANNOTATION_CONFIG_HASH),
     }
+
+
+# Container waiting reasons that mean the workspace will not come up by itself.
+FAILING_REASONS = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError",
+                   "InvalidImageName", "RunContainerError")
+
+
+def pod_status(replicas, pod):
+    """Creating, Starting, Running, Stopping, Stopped or Failed, from the replica count and the pod."""
+    if replicas == 0:
+        return "Stopping" if pod else "Stopped"
+    if pod is None:
+        return "Creating"
+    status = pod.get("status") or {}
+    if status.get("phase") == "Failed":
+        return "Failed"
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "PodScheduled" and condition.get("reason") == "Unschedulable":
+            return "Failed"
+    for container in status.get("containerStatuses") or []:
+        if (container.get("state") or {}).get("waiting", {}).get("reason") in FAILING_REASONS:
+            return "Failed"
+    return "Running" if _pod_ready(pod) else "Starting"
+
+
+def list_workspaces(api, namespace=None, name=None):
+    """The user-facing view of every workspace (or one), with the pod's events for a failed one."""
+    cluster = Cluster(api)
+    where = f"/namespaces/{namespace}" if namespace else ""
+    selector = {"labelSelector": naming.label_selector(name)}
+    found = cluster.call("GET", f"/apis/apps/v1{where}/statefulsets", query=selector)
+    views = []
+    for statefulset in (found or {}).get("items", []):
+        meta = statefulset["metadata"]
+        ns, workspace = meta["namespace"], meta["labels"][naming.LABEL_WORKSPACE]
+        pod = cluster.call("GET", f"/api/v1/namespaces/{ns}/pods/{workspace}-0")
+        template = statefulset["spec"]["template"]
+        container = template["spec"]["containers"][0]
+        volume = next((v for v in template["spec"].get("volumes", []) if v["name"] == k8s_plan.DATA_VOLUME), {})
+        view = {
+            "name": workspace,
+            "backend": "kubernetes",
+            "namespace": ns,
+            "status": pod_status(statefulset["spec"].get("replicas", 1), pod),
+            "url": f"http://{workspace}.{ns}.svc:{container['ports'][0]['containerPort']}/",
+            "image": container["image"],
+            "pod": f"{workspace}-0",
+            "node": ((pod or {}).get("spec") or {}).get("nodeName"),
+            "storage": {"claim": volume.get("persistentVolumeClaim", {}).get("claimName"),
+                        "path": container["volumeMounts"][0]["mountPath"]},
+            "resources": container.get("resources", {}),
+            "config_hash": template["metadata"].get("annotations", {}).get(k8s_plan.ANNOTATION_CONFIG_HASH),
+        }
+        if view["status"] == "Failed":
+            events = cluster.call("GET", f"/api/v1/namespaces/{ns}/events",
+                                  query={"fieldSelector": f"involvedObject.name={workspace}-0"})
+            view["events"] = [
+                {"type": e.get("type"), "reason": e.get("reason"), "message": e.get("message")}
+                for e in (events or {}).get("items", [])
+            ]
+        views.append(view)
+    return views

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import docker_engine, naming, spec, workspace_task
+from ansible_collections.atelier.workspaces.plugins.module_utils import (
+    docker_engine,
+    k8s_engine,
+    naming,
+    spec,
+    workspace_task,
+)
+from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
 
 LOG_TAIL_LINES = 20
 
@@ -15,8 +22,10 @@ def argument_spec():
     return {
         "name": {"type": "str"},
         "backend": copy.deepcopy(spec.WORKSPACE_SPEC["backend"]),
+        "namespace": {"type": "str"},
         "labels": {"type": "dict", "default": {}},
         **copy.deepcopy(spec.CONNECTION_SPEC),
+        **copy.deepcopy(spec.KUBERNETES_CONNECTION_SPEC),
     }
 
 
@@ -27,12 +36,12 @@ def _matches(container, labels):
 
 def run(module):
     params = module.params
-    if params["backend"] != "docker":
-        module.fail_json(msg="backend: only 'docker' is available in this version; set backend: docker")
     if params.get("name"):
         error = naming.validate_workspace_name(params["name"])
         if error:
             module.fail_json(msg=error)
+    if params["backend"] == "kubernetes":
+        _run_kubernetes(module)
     api = workspace_task.connect_or_fail(module)
     try:
         found = [c for c in docker_engine.find_containers(api, params.get("name")) if _matches(c, params["labels"])]
@@ -47,3 +56,17 @@ def run(module):
     finally:
         api.close()
     module.exit_json(changed=False, workspaces=sorted(workspaces, key=lambda w: w["name"]))
+
+
+def _run_kubernetes(module):
+    params = module.params
+    if params["labels"]:
+        module.fail_json(msg="labels: filtering by label is available for backend: docker only in this version")
+    api = workspace_task.connect_kubernetes_or_fail(module)
+    try:
+        views = k8s_engine.list_workspaces(api, params.get("namespace"), params.get("name"))
+    except WorkspaceError as error:
+        module.fail_json(msg=str(error))
+    finally:
+        api.close()
+    module.exit_json(changed=False, workspaces=sorted(views, key=lambda w: (w["namespace"], w["name"])))

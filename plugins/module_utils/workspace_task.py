@@ -69,7 +69,7 @@ def _observed_summary(container):
     }
 
 
-def _connect_kubernetes(module):
+def connect_kubernetes_or_fail(module):
     if not k8s_engine.HAS_KUBERNETES:
         from ansible.module_utils.basic import missing_required_lib
 
@@ -103,10 +103,12 @@ def _docker_reconciler(module):
 
 
 def _kubernetes_reconciler(module):
-    api = _connect_kubernetes(module)
+    api = connect_kubernetes_or_fail(module)
+    single = None if module.params.get("workspaces") else module.params["name"]
+    snapshot = k8s_engine.Snapshot(k8s_engine.Cluster(api), single=single)
 
     def reconcile(model):
-        workspace = k8s_engine.K8sWorkspace(api, model, module.check_mode)
+        workspace = k8s_engine.K8sWorkspace(api, model, module.check_mode, snapshot)
         _before, after = _reconcile(module, workspace)
         return workspace.actions, k8s_engine.describe(after, model), workspace.diffs
 

@@ -10,12 +10,16 @@ short_description: List development workspaces or get one, with status, URL and 
 version_added: 0.1.0
 description:
   - Reads the workspaces managed by M(atelier.workspaces.workspace), found by their labels, and reports their
-    status, URL, storage and resources. For a failed workspace it adds the last lines of its log.
-  - This version implements the Docker backend.
+    status, URL, storage and resources.
+  - For a failed workspace it adds what explains the failure - on Docker the last lines of its log, on Kubernetes
+    the events of its pod.
+  - On Kubernetes the status comes from the StatefulSet and its pod - Creating, Starting, Running, Stopping,
+    Stopped, or Failed (unschedulable, image not pullable, crash loop).
 author:
   - atelier.workspaces maintainers (@atelier-workspaces)
 extends_documentation_fragment:
   - atelier.workspaces.docker_connection
+  - atelier.workspaces.kubernetes_connection
 attributes:
   check_mode:
     support: full
@@ -32,8 +36,11 @@ options:
     type: str
     default: kubernetes
     choices: [kubernetes, docker]
+  namespace:
+    description: Kubernetes namespace to read; every namespace when left out.
+    type: str
   labels:
-    description: Only workspaces whose container carries all of these labels.
+    description: Only workspaces whose container carries all of these labels (Docker).
     type: dict
     default: {}
 """
@@ -49,6 +56,12 @@ EXAMPLES = r"""
     name: alice-dev
     backend: docker
   register: alice
+
+- name: Every workspace in a Kubernetes namespace
+  atelier.workspaces.workspace_info:
+    backend: kubernetes
+    namespace: workspaces
+  register: team
 """
 
 RETURN = r"""
@@ -62,8 +75,21 @@ workspaces:
       description: Workspace name.
       type: str
     status:
-      description: One of Running, Starting, Stopped, Failed.
+      description: One of Creating, Starting, Running, Stopping, Stopped, Failed.
       type: str
+    namespace:
+      description: Kubernetes namespace.
+      type: str
+      returned: with O(backend=kubernetes)
+    node:
+      description: Node the workspace's pod runs on.
+      type: str
+      returned: with O(backend=kubernetes)
+    events:
+      description: Events of the pod of a failed workspace (type, reason, message).
+      type: list
+      elements: dict
+      returned: with O(backend=kubernetes) when status is Failed
     url:
       description: Where users open the workspace.
       type: str
@@ -79,7 +105,7 @@ workspaces:
     log_tail:
       description: Last log lines of a failed workspace.
       type: str
-      returned: when status is Failed
+      returned: with O(backend=docker) when status is Failed
 """
 
 from ansible.module_utils.basic import AnsibleModule

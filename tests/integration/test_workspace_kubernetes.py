@@ -241,3 +241,26 @@ def test_bulk_checks_every_entry_before_applying_any(k8s_api, namespace, args):
     assert "workspaces[1].resources.cpu:" in result["msg"]
     assert "workspaces[2].name: 'good' is listed twice" in result["msg"]
     assert _writes_by_module() == writes
+
+
+def test_info_reports_running_stopped_and_explains_unschedulable(k8s_api, namespace, args):
+    run_module("atelier.workspaces.workspace", args)
+    run_module("atelier.workspaces.workspace", {**args, "name": "idle", "state": "stopped"})
+    run_module("atelier.workspaces.workspace", {
+        **args, "name": "nowhere", "wait": False, "node_selector": {"topology.kubernetes.io/zone": "zone-z"}})
+    deadline = time.monotonic() + 30
+    while True:
+        info = run_module("atelier.workspaces.workspace_info", {
+            "backend": "kubernetes", "namespace": namespace, "kubeconfig": args["kubeconfig"]})
+        views = {view["name"]: view for view in info["workspaces"]}
+        if views["nowhere"]["status"] == "Failed" or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert info["changed"] is False
+    assert sorted(views) == ["idle", "nowhere", "ws"]
+    assert views["ws"]["status"] == "Running"
+    assert views["ws"]["node"] == _pod(CoreV1Api(k8s_api), namespace).spec.node_name
+    assert views["ws"]["storage"]["claim"] == "ws-data"
+    assert views["idle"]["status"] == "Stopped"
+    assert views["nowhere"]["status"] == "Failed"
+    assert any(e["reason"] == "FailedScheduling" for e in views["nowhere"]["events"])

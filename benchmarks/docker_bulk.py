@@ -1,0 +1,120 @@
+"""Bulk converge on the local Docker engine: atelier.workspaces.workspace against community.docker.docker_container.
+
+Both sides create COUNT workspace containers (same image, command, env, volume,
+published port, limits and security options) and are then run again
+unchanged. Wall time is measured around ansible-playbook; the engine's own
+event stream counts what each run changed.
+
+    .venv/bin/python benchmarks/docker_bulk.py [--count 50]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import docker
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+IMAGE = "atelier/busybox:local"
+CHANGE_EVENTS = ("create", "start", "stop", "die", "destroy", "update", "kill", "rename")
+
+
+def run_playbook(playbook):
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"))
+    started = time.monotonic()
+    completed = subprocess.run(
+        [str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"), str(playbook)],
+        capture_output=True, text=True, env=env, cwd=REPO_ROOT, check=False,
+    )
+    elapsed = time.monotonic() - started
+    if completed.returncode != 0:
+        sys.exit(f"{playbook.name} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
+    return elapsed
+
+
+def write_play(path, tasks):
+    path.write_text(json.dumps([{"name": "Benchmark", "hosts": "localhost", "connection": "local",
+                                 "gather_facts": False, "tasks": tasks}]))
+    return path
+
+
+def names(prefix, count):
+    return [f"{prefix}-{index:03d}" for index in range(count)]
+
+
+def our_playbook(directory, prefix, count):
+    return write_play(directory / "ours.yml", [{"name": "Converge", "atelier.workspaces.workspace": {
+        "backend": "docker", "image": IMAGE, "command": ["sleep", "infinity"], "user_code_path": "/data",
+        "resources": {"cpu": "250m", "memory": "64Mi"}, "wait": False,
+        "workspaces": [{"name": name, "env": {"WORKSPACE": name}} for name in names(prefix, count)],
+    }}])
+
+
+def peer_playbook(directory, prefix, count):
+    return write_play(directory / "peer.yml", [{
+        "name": "Converge",
+        "community.docker.docker_container": {
+            "name": "atelier-{{ item }}", "image": IMAGE, "command": ["sleep", "infinity"], "user": "1000",
+            "env": {"WORKSPACE": "{{ item }}", "USER_CODE_PATH": "/data"}, "working_dir": "/data",
+            "volumes": ["atelier-{{ item }}-data:/data"], "published_ports": ["127.0.0.1::8888"],
+            "cpus": 0.25, "memory": "64m", "security_opts": ["no-new-privileges"], "cap_drop": ["ALL"],
+            "labels": {"workspaces.atelier.dev/name": "{{ item }}"}, "restart_policy": "unless-stopped",
+            "state": "started",
+        },
+        "loop": names(prefix, count),
+    }])
+
+
+def changes(client, since, prefix):
+    events = client.events(since=since, until=time.time() + 0.5, decode=True)
+    return sum(1 for e in events if e.get("Type") == "container" and e.get("Action") in CHANGE_EVENTS
+               and prefix in e.get("Actor", {}).get("Attributes", {}).get("name", ""))
+
+
+def measure(client, label, playbook, prefix):
+    since = time.time()
+    first = run_playbook(playbook)
+    since_rerun = time.time()
+    second = run_playbook(playbook)
+    rerun_changes = changes(client, since_rerun, prefix)
+    print(f"{label:34} converge {first:7.1f} s {changes(client, since, prefix) - rerun_changes:5d} engine changes"
+          f" | re-run {second:6.1f} s {rerun_changes:4d} engine changes")
+    return first, second
+
+
+def cleanup(client, *prefixes):
+    for container in client.containers.list(all=True):
+        if container.name.startswith(tuple(f"atelier-{p}" for p in prefixes)):
+            container.remove(force=True)
+    for volume in client.volumes.list():
+        if volume.name.startswith(tuple(f"atelier-{p}" for p in prefixes)):
+            volume.remove(force=True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=50)
+    count = parser.parse_args().count
+    client = docker.from_env()
+    ours_prefix, peer_prefix = f"bo{uuid.uuid4().hex[:4]}", f"bp{uuid.uuid4().hex[:4]}"
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            directory = Path(scratch)
+            print(f"{count} workspace containers on the local Docker engine")
+            ours = measure(client, "atelier.workspaces (bulk)", our_playbook(directory, ours_prefix, count),
+                           ours_prefix)
+            peer = measure(client, "community.docker (loop)", peer_playbook(directory, peer_prefix, count),
+                           peer_prefix)
+        print(f"converge speed-up: {peer[0] / ours[0]:.1f}x   re-run speed-up: {peer[1] / ours[1]:.1f}x")
+    finally:
+        cleanup(client, ours_prefix, peer_prefix)
+
+
+if __name__ == "__main__":
+    main()
