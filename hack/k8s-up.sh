@@ -27,6 +27,7 @@ else
     --kwok-controller-binary "$K8S_BIN/kwok" \
     --kube-audit-policy "$REPO_ROOT/hack/k8s/audit-policy.yaml" \
     --extra-args kube-controller-manager=enable-hostpath-provisioner=true \
+    --extra-args kube-apiserver=service-cluster-ip-range=10.96.0.0/16 \
     --kubeconfig "$KUBECONFIG_PATH" \
     --wait 3m
   kwokctl get kubeconfig --name "$CLUSTER_NAME" > "$KUBECONFIG_PATH"

@@ -37,8 +37,12 @@ KINDS = {
     "PersistentVolumeClaim": ("/api/v1", "persistentvolumeclaims"),
     "Service": ("/api/v1", "services"),
     "StatefulSet": ("/apis/apps/v1", "statefulsets"),
+    "Ingress": ("/apis/networking.k8s.io/v1", "ingresses"),
+    "VirtualService": ("/apis/networking.istio.io/v1", "virtualservices"),
 }
-REMOVE_ORDER = ("StatefulSet", "Service", "Secret", "PersistentVolumeClaim")
+REMOVE_ORDER = ("Ingress", "VirtualService", "StatefulSet", "Service", "Secret", "PersistentVolumeClaim")
+ROUTE_KINDS = ("Ingress", "VirtualService")
+CONFLICT_RETRIES = 20
 
 
 def connect(params):
@@ -82,8 +86,8 @@ class Cluster:
     def __init__(self, api):
         self.api = api
 
-    def call(self, method, path, body=None, query=None, content_type="application/json"):
-        """One REST call; None for a GET of something that does not exist."""
+    def call(self, method, path, body=None, query=None, content_type="application/json", conflict=None):
+        """One REST call; None for a GET of something that does not exist, `conflict` for HTTP 409."""
         try:
             method, url, headers, body, post = self.api.param_serialize(
                 method=method, resource_path=path, query_params=list((query or {}).items()), body=body,
@@ -98,6 +102,8 @@ class Cluster:
             ) from None
         if response.status == 404 and method == "GET":
             return None
+        if response.status == 409 and conflict is not None:
+            return conflict
         if response.status >= 400:
             raise WorkspaceError(f"{method} {path} failed: {_reason(response)}")
         return json.loads(response.data or b"null")
@@ -216,6 +222,7 @@ class K8sWorkspace:
             annotations = objects[-1]["spec"]["template"]["metadata"]["annotations"]
             annotations["workspaces.atelier.dev/restarted-at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         after = dict(existing)
+        self._converge_shared_routes(present=True)
         for obj in objects:
             key = (obj["kind"], obj["metadata"]["name"])
             after[key] = self._converge(obj, existing.get(key)) or existing.get(key)
@@ -276,7 +283,61 @@ class K8sWorkspace:
                 f"needs a storage class that allows expansion, which this collection does not request yet"
             )
 
+    def _converge_shared_routes(self, present):
+        """Add this workspace's path to its shared route, or take it out of every shared route.
+
+        Many workspaces change one shared object, so each change is a read-modify-write
+        guarded by resourceVersion and retried on conflict: no path of another workspace is lost.
+        """
+        route = self.model.get("ingress")
+        namespace = self.model["namespace"]
+        if present:
+            if not route or not route["shared_name"]:
+                return
+            kind = "VirtualService" if route["type"] == "istio" else "Ingress"
+            targets = [(kind, route["shared_name"])]
+        else:
+            targets = self._shared_routes_naming_this_workspace(namespace)
+        for kind, name in targets:
+            self._update_shared_route(kind, name, present)
+
+    def _shared_routes_naming_this_workspace(self, namespace):
+        targets = []
+        for kind in ROUTE_KINDS:
+            for item in self.cluster.list_owned(kind, namespace, None):
+                if naming.LABEL_WORKSPACE not in item["metadata"]["labels"] and self.model["name"] in json.dumps(
+                        item.get("spec")):
+                    targets.append((kind, item["metadata"]["name"]))
+        return targets
+
+    def _update_shared_route(self, kind, name, present):
+        namespace, path = self.model["namespace"], _path(kind, self.model["namespace"], name)
+        for _attempt in range(CONFLICT_RETRIES):
+            current = self.cluster.call("GET", path)
+            if current is None and not present:
+                return
+            desired = k8s_plan.shared_route(self.model, kind, name, current, present)
+            if current is not None and desired == current:
+                return
+            self.actions.append(f"{'add to' if present else 'remove from'} {kind}/{name}")
+            if self.check_mode:
+                return
+            if current is None:
+                done = self.cluster.call("POST", _path(kind, namespace), body=desired, conflict=False)
+            elif desired is None:
+                precondition = {"preconditions": {"resourceVersion": current["metadata"]["resourceVersion"]}}
+                done = self.cluster.call("DELETE", path, body=precondition, conflict=False)
+            else:
+                done = self.cluster.call("PUT", path, body=desired, conflict=False)
+            if done is not False:
+                self.diffs.append({"before": current or {}, "after": desired or {}})
+                return
+            self.actions.pop()  # somebody else changed it first: read it again
+            time.sleep(0.05)
+        raise WorkspaceError(f"ingress.name: {kind}/{name} kept changing under {CONFLICT_RETRIES} attempts; run again")
+
     def _remove(self, existing):
+        self._converge_shared_routes(present=False)
         for kind in REMOVE_ORDER:
             if kind == "PersistentVolumeClaim" and not self.model["purge"]:
                 continue
@@ -325,7 +386,7 @@ def describe(existing, model):
         "backend": "kubernetes",
         "namespace": model["namespace"],
         "status": phase,
-        "url": model["public_url"] or (
+        "url": model["public_url"] or k8s_plan.route_url(model) or (
             f"http://{model['name']}.{model['namespace']}.svc:{model['port']}/"),
         "image": container["image"],
         "pod": f"{model['name']}-0",

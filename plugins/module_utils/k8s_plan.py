@@ -10,6 +10,7 @@ write.
 from __future__ import annotations
 
 import base64
+import copy
 
 from ansible_collections.atelier.workspaces.plugins.module_utils import env_policy, naming
 
@@ -137,6 +138,8 @@ def desired_objects(model, replicas):
         "spec": {"selector": selector, "ports": [
             {"name": IDE_PORT_NAME, "port": model["port"], "targetPort": IDE_PORT_NAME, "protocol": "TCP"}]},
     })
+    if model["ingress"] and not model["ingress"]["shared_name"]:
+        objects.append(own_route(model))
     objects.append({
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
@@ -152,3 +155,90 @@ def desired_objects(model, replicas):
         },
     })
     return objects
+
+
+def ingress_path(model):
+    """One path of an Ingress, pointing at the workspace's Service."""
+    route = model["ingress"]
+    return {
+        "path": route["path"],
+        "pathType": route["path_type"],
+        "backend": {"service": {"name": model["name"], "port": {"name": IDE_PORT_NAME}}},
+    }
+
+
+def istio_route(model):
+    """One HTTP route of a VirtualService, named after the workspace."""
+    return {
+        "name": model["name"],
+        "match": [{"uri": {"prefix": model["ingress"]["path"]}}],
+        "route": [{"destination": {
+            "host": f"{model['name']}.{model['namespace']}.svc.cluster.local",
+            "port": {"number": model["port"]},
+        }}],
+    }
+
+
+def own_route(model):
+    """The Ingress or VirtualService of a workspace that does not share one."""
+    route = model["ingress"]
+    if route["type"] == "istio":
+        return {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "VirtualService",
+            "metadata": _meta(model, model["name"]),
+            "spec": {"hosts": [route["host"] or "*"], "gateways": [route["gateway"]], "http": [istio_route(model)]},
+        }
+    rule = {"http": {"paths": [ingress_path(model)]}}
+    if route["host"]:
+        rule["host"] = route["host"]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": _meta(model, model["name"]),
+        "spec": {"ingressClassName": route["type"], "rules": [rule]},
+    }
+
+
+def route_url(model):
+    route = model.get("ingress")
+    if not route:
+        return None
+    return f"http://{route['host']}{route['path']}/" if route["host"] else f"{route['path']}/"
+
+
+def shared_route(model, kind, name, current, present):
+    """The shared route with this workspace's entry added (present) or taken out; other entries untouched.
+
+    None when no entry is left: an Ingress needs at least one path, so the last one out removes it.
+    """
+    route = model.get("ingress") or {}
+    obj = copy.deepcopy(current) if current else {
+        "apiVersion": "networking.istio.io/v1" if kind == "VirtualService" else "networking.k8s.io/v1",
+        "kind": kind,
+        "metadata": {"name": name, "namespace": model["namespace"],
+                     "labels": {naming.LABEL_MANAGED_BY: naming.MANAGED_BY}},
+        "spec": ({"hosts": [route.get("host") or "*"], "gateways": [route.get("gateway")], "http": []}
+                 if kind == "VirtualService" else {"ingressClassName": route.get("type"), "rules": []}),
+    }
+    if kind == "VirtualService":
+        routes = [r for r in obj["spec"].get("http") or [] if r.get("name") != model["name"]]
+        if present:
+            routes.append(istio_route(model))
+        obj["spec"]["http"] = sorted(routes, key=lambda r: r.get("name", ""))
+        return obj if routes else None
+    for rule in obj["spec"].get("rules") or []:
+        paths = rule.get("http", {}).get("paths", [])
+        rule.setdefault("http", {})["paths"] = [
+            p for p in paths if p.get("backend", {}).get("service", {}).get("name") != model["name"]]
+    if present:
+        host = route.get("host")
+        rule = next((r for r in obj["spec"]["rules"] if r.get("host") == host), None)
+        if rule is None:
+            rule = {"host": host, "http": {"paths": []}} if host else {"http": {"paths": []}}
+            obj["spec"]["rules"].append(rule)
+        rule["http"]["paths"].append(ingress_path(model))
+    for rule in obj["spec"]["rules"]:
+        rule["http"]["paths"].sort(key=lambda p: p["path"])
+    obj["spec"]["rules"] = [r for r in obj["spec"]["rules"] if r["http"]["paths"]]
+    return obj if obj["spec"]["rules"] else None

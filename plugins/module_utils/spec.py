@@ -20,7 +20,9 @@ DEFAULT_IDE_PORT = 8888
 DEFAULT_USER = "1000"
 
 # Options that only mean something to the Kubernetes scheduler or API server.
-KUBERNETES_ONLY = ("node_selector", "affinity", "tolerations", "runtime_class_name", "host_users", "image_pull_secrets")
+KUBERNETES_ONLY = (
+    "node_selector", "affinity", "tolerations", "runtime_class_name", "host_users", "image_pull_secrets", "ingress",
+)
 # The seed's Docker form of container_config.
 DOCKER_CONTAINER_CONFIG_KEYS = ("image", "volumes", "environment", "public_url")
 
@@ -96,6 +98,18 @@ WORKSPACE_SPEC = {
         },
     },
     "public_url": {"type": "str"},
+    "ingress": {
+        "type": "dict",
+        "options": {
+            "type": {"type": "str", "default": "nginx", "choices": ["nginx", "alb", "istio"]},
+            "name": {"type": "str"},
+            "host": {"type": "str"},
+            "path_prefix": {"type": "str", "default": "/"},
+            "path_type": {"type": "str", "default": "ImplementationSpecific",
+                          "choices": ["ImplementationSpecific", "Prefix"]},
+            "gateway": {"type": "str", "default": "istio-system/ingressgateway"},
+        },
+    },
     "labels": {"type": "dict", "default": {}},
     "container_config": {"type": "raw"},
     "purge": {"type": "bool", "default": False},
@@ -259,6 +273,24 @@ def _scheduling(params, errors):
     }
 
 
+def _ingress(ingress, name, errors):
+    """The workspace's route: its own Ingress, a path in a shared one, or none (Service only)."""
+    if not ingress:
+        return None
+    prefix = "/" + (ingress.get("path_prefix") or "/").strip("/")
+    shared = ingress.get("name")
+    if shared and naming.validate_workspace_name(shared):
+        errors.append(f"ingress.name: '{shared}' is not a valid object name; use lower-case letters, digits and '-'")
+    return {
+        "type": ingress.get("type") or "nginx",
+        "shared_name": shared,
+        "host": ingress.get("host"),
+        "path": f"{prefix.rstrip('/')}/{name}",
+        "path_type": ingress.get("path_type") or "ImplementationSpecific",
+        "gateway": ingress.get("gateway") or "istio-system/ingressgateway",
+    }
+
+
 def build_model(params, policy=None):
     """Validate and normalise module params; return (model, errors)."""
     errors, warnings = [], []
@@ -314,6 +346,7 @@ def build_model(params, policy=None):
         "namespace": params.get("namespace") or "workspaces",
         "accelerator_label": params.get("accelerator_label") or "nvidia.com/gpu.product",
         "scheduling": _scheduling(params, errors),
+        "ingress": _ingress(params.get("ingress"), name, errors) if backend == "kubernetes" else None,
         "warnings": warnings,
         "extra_volumes": [v for v in config["volumes"] if v],
         "user_code_path": user_code_path,

@@ -174,6 +174,40 @@ options:
   public_url:
     description: URL users open, when a proxy in front publishes the workspace; returned as RV(workspace.url).
     type: str
+  ingress:
+    description:
+      - How users reach the workspace from outside the cluster (Kubernetes). Without it the workspace is reachable
+        through its Service only.
+      - Each workspace gets the path O(ingress.path_prefix)/O(name), in an Ingress (or Istio VirtualService) of its
+        own, or in the shared one named O(ingress.name). Changes to a shared route are read-modify-write guarded by
+        C(resourceVersion) and retried, so workspaces created at the same time do not lose each other's paths;
+        removing a workspace takes out only its own path, and the last one out removes the shared route.
+    type: dict
+    suboptions:
+      type:
+        description: V(nginx) and V(alb) write an Ingress with that class; V(istio) writes a VirtualService.
+        type: str
+        default: nginx
+        choices: [nginx, alb, istio]
+      name:
+        description: Name of a shared Ingress or VirtualService (the seed's C(WORKSPACE_INGRESS_NAME)).
+        type: str
+      host:
+        description: Host name of the route; any host when left out.
+        type: str
+      path_prefix:
+        description: Prefix of the workspace's path.
+        type: str
+        default: /
+      path_type:
+        description: Ingress path type.
+        type: str
+        default: ImplementationSpecific
+        choices: [ImplementationSpecific, Prefix]
+      gateway:
+        description: Istio gateway of the VirtualService.
+        type: str
+        default: istio-system/ingressgateway
   labels:
     description: Extra labels for the workspace's container.
     type: dict

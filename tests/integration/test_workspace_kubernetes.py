@@ -264,3 +264,60 @@ def test_info_reports_running_stopped_and_explains_unschedulable(k8s_api, namesp
     assert views["idle"]["status"] == "Stopped"
     assert views["nowhere"]["status"] == "Failed"
     assert any(e["reason"] == "FailedScheduling" for e in views["nowhere"]["events"])
+
+
+def _ingress(k8s_api, namespace, name):
+    return kubernetes.client.NetworkingV1Api(k8s_api).read_namespaced_ingress(name, namespace)
+
+
+def test_own_ingress_and_istio_route(k8s_api, namespace, args):
+    first = _converge_twice({**args, "ingress": {"host": "ws.example.test", "path_type": "Prefix"}})
+    assert "create Ingress/ws" in first["actions"]
+    ingress = _ingress(k8s_api, namespace, "ws")
+    assert ingress.spec.ingress_class_name == "nginx"
+    (rule,) = ingress.spec.rules
+    assert rule.host == "ws.example.test"
+    (path,) = rule.http.paths
+    assert (path.path, path.path_type, path.backend.service.name) == ("/ws", "Prefix", "ws")
+    assert first["workspace"]["url"] == "http://ws.example.test/ws/"
+
+    istio = {**args, "name": "mesh", "ingress": {"type": "istio", "path_prefix": "/ide"}}
+    _converge_twice(istio)
+    custom = kubernetes.client.CustomObjectsApi(k8s_api)
+    service = custom.get_namespaced_custom_object("networking.istio.io", "v1", namespace, "virtualservices", "mesh")
+    (route,) = service["spec"]["http"]
+    assert route["match"] == [{"uri": {"prefix": "/ide/mesh"}}]
+    assert route["route"][0]["destination"]["host"] == f"mesh.{namespace}.svc.cluster.local"
+
+    _converge_twice({**args, "state": "absent"})
+    with pytest.raises(ApiException) as gone:
+        _ingress(k8s_api, namespace, "ws")
+    assert gone.value.status == 404
+
+
+def test_shared_ingress_keeps_every_path_under_parallel_creation(k8s_api, namespace, args):
+    from concurrent.futures import ThreadPoolExecutor
+
+    shared = {"name": "workspaces", "path_prefix": "/u"}
+    names = [f"p{index:02d}" for index in range(20)]
+
+    def create(name):
+        return run_module("atelier.workspaces.workspace", {**args, "name": name, "wait": False, "ingress": shared})
+
+    run_module("atelier.workspaces.workspace", {**args, "name": "first", "wait": False, "ingress": shared})
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(create, names))
+    assert all(result["changed"] for result in results)
+
+    def paths():
+        (rule,) = _ingress(k8s_api, namespace, "workspaces").spec.rules
+        return {path.backend.service.name: path.path for path in rule.http.paths}
+
+    assert paths() == {name: f"/u/{name}" for name in [*names, "first"]}
+    writes = _writes_by_module()
+    again = run_module("atelier.workspaces.workspace", {**args, "name": "p07", "wait": False, "ingress": shared})
+    assert again["changed"] is False and _writes_by_module() == writes
+
+    removed = run_module("atelier.workspaces.workspace", {**args, "name": "p07", "state": "absent"})
+    assert "remove from Ingress/workspaces" in removed["actions"]
+    assert paths() == {name: f"/u/{name}" for name in [*names, "first"] if name != "p07"}
