@@ -9,10 +9,6 @@ event stream counts what each run changed.
 """
 
 import argparse
-import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -20,28 +16,10 @@ from pathlib import Path
 
 import docker
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from playbooks import run_playbook, write_play
+
 IMAGE = "atelier/busybox:local"
 CHANGE_EVENTS = ("create", "start", "stop", "die", "destroy", "update", "kill", "rename")
-
-
-def run_playbook(playbook):
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"))
-    started = time.monotonic()
-    completed = subprocess.run(
-        [str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"), str(playbook)],
-        capture_output=True, text=True, env=env, cwd=REPO_ROOT, check=False,
-    )
-    elapsed = time.monotonic() - started
-    if completed.returncode != 0:
-        sys.exit(f"{playbook.name} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
-    return elapsed
-
-
-def write_play(path, tasks):
-    path.write_text(json.dumps([{"name": "Benchmark", "hosts": "localhost", "connection": "local",
-                                 "gather_facts": False, "tasks": tasks}]))
-    return path
 
 
 def names(prefix, count):

@@ -9,8 +9,6 @@ ansible-playbook; write requests are counted in the API server's audit log.
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / ".work" / "collections"))
 
 from ansible_collections.atelier.workspaces.plugins.module_utils import k8s_plan, spec  # noqa: E402
+from playbooks import run_playbook, write_play  # noqa: E402
 
 KUBECONFIG = REPO_ROOT / ".work" / "kubeconfig"
 AUDIT_LOG = REPO_ROOT / ".work" / "kwok" / "clusters" / "atelier" / "logs" / "audit.log"
@@ -38,19 +37,6 @@ def writes_in(namespace):
                 event = json.loads(line)
                 count += event["verb"] in WRITE_VERBS and not event["userAgent"].startswith(CLUSTER_AGENTS)
     return count
-
-
-def run_playbook(playbook):
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"))
-    started = time.monotonic()
-    completed = subprocess.run(
-        [str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"), str(playbook)],
-        capture_output=True, text=True, env=env, cwd=REPO_ROOT, check=False,
-    )
-    elapsed = time.monotonic() - started
-    if completed.returncode != 0:
-        sys.exit(f"{playbook.name} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
-    return elapsed
 
 
 def entry(index):
@@ -88,13 +74,6 @@ def peer_playbook(directory, namespace, count):
          "loop_control": {"label": "{{ item.kind }}/{{ item.metadata.name }}"}},
     ]
     return write_play(directory / "peer.yml", tasks)
-
-
-def write_play(path, tasks):
-    play = [{"name": "Benchmark", "hosts": "localhost", "connection": "local", "gather_facts": False,
-             "tasks": tasks}]
-    path.write_text(json.dumps(play))
-    return path
 
 
 def measure(name, playbook, namespace):

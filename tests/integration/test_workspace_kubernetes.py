@@ -205,6 +205,16 @@ def test_changing_the_claim_class_is_refused_and_changes_nothing(k8s_api, namesp
     ({"name": "Not_Valid"}, "name:"),
     ({"resources": {"memory": "1.5.2Gi"}}, "resources.memory:"),
     ({"kubeconfig": "/nonexistent/kubeconfig"}, "kubeconfig:"),
+    ({"name": "w" * 53}, "name:"),
+    ({"resources": {"cpu": "fast"}}, "resources.cpu:"),
+    ({"resources": {"gpu": -1}}, "resources.gpu:"),
+    ({"container_config": "env: [unclosed"}, "container_config:"),
+    ({"ingress": {"type": "traefik"}}, "type"),
+    ({"ingress": {"name": "Shared_Ingress"}}, "ingress.name:"),
+    ({"tolerations": [{"key": "gpu", "operator": "Maybe"}]}, "tolerations[0].operator:"),
+    ({"secrets": [{"env_var": "TOKEN"}]}, "secrets[0].key:"),
+    ({"secrets": [{"key": "not-defined-anywhere"}]}, "secrets[0]"),
+    ({"wait_timeout": 0}, "wait_timeout:"),
 ])
 def test_bad_input_names_the_field_and_writes_nothing(namespace, args, overrides, field):
     writes = _writes_by_module()
