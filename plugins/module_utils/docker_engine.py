@@ -99,12 +99,14 @@ def _host_config(api, desired):
 class DockerWorkspace:
     """One workspace on one engine: plan the actions, then carry them out."""
 
-    def __init__(self, api, model, check_mode):
+    def __init__(self, api, model, check_mode, ready=None):
         self.api = api
         self.model = model
         self.check_mode = check_mode
         self.actions = []
         self.warnings = []
+        # images and networks already known to be there, shared by the workspaces of one task
+        self.ready = ready if ready is not None else set()
 
     def _do(self, action, call, *args, **kwargs):
         """Record an action; carry it out unless in check mode. Only done actions are recorded."""
@@ -156,7 +158,8 @@ class DockerWorkspace:
 
     def _ensure_image(self):
         image = self.model["image"]
-        if _exists(lambda: self.api.inspect_image(image)):
+        if ("image", image) in self.ready or _exists(lambda: self.api.inspect_image(image)):
+            self.ready.add(("image", image))
             return
         try:
             self._do("pull image", self.api.pull, image)
@@ -167,11 +170,15 @@ class DockerWorkspace:
             ) from None
 
     def _ensure_network(self):
+        if ("network", docker_plan.NETWORK) in self.ready:
+            return
         if not self.api.networks(names=[docker_plan.NETWORK]):
             self._do(
                 "create network", self.api.create_network, docker_plan.NETWORK,
                 driver="bridge", labels={naming.LABEL_MANAGED_BY: naming.MANAGED_BY},
             )
+        if not self.check_mode:
+            self.ready.add(("network", docker_plan.NETWORK))
 
     def _ensure_storage(self):
         if self.model["storage"]["kind"] != "volume":

@@ -91,9 +91,10 @@ def _reconcile(module, workspace):
 
 def _docker_reconciler(module):
     api = connect_or_fail(module)
+    ready = set()
 
     def reconcile(model):
-        workspace = docker_engine.DockerWorkspace(api, model, module.check_mode)
+        workspace = docker_engine.DockerWorkspace(api, model, module.check_mode, ready)
         before, after = _reconcile(module, workspace)
         model["warnings"].extend(workspace.warnings)
         view = docker_engine.describe(after) if after and after.get("Config") else None

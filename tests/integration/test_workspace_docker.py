@@ -245,8 +245,14 @@ def test_info_lists_gets_and_explains_a_failed_workspace(docker_client, workspac
         assert view["url"] == f"http://127.0.0.1:{port}/"
         assert view["storage"] == {"type": "volume", "source": f"atelier-{workspace_name}-data", "path": "/data"}
 
-        failed = run_module("atelier.workspaces.workspace_info", {"backend": "docker", "name": failing})
-        (broken,) = failed["workspaces"]
+        # the engine restarts a crashing container: between exits it runs for an instant
+        deadline = time.monotonic() + 20
+        while True:
+            failed = run_module("atelier.workspaces.workspace_info", {"backend": "docker", "name": failing})
+            (broken,) = failed["workspaces"]
+            if broken["status"] == "Failed" or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         assert broken["status"] == "Failed"
         assert broken["exit_code"] == 3
         assert "cannot find the project" in broken["log_tail"]
