@@ -265,7 +265,7 @@ class DockerWorkspace:
             container = self.api.inspect_container(container["Id"])
 
 
-def describe(container, model=None):
+def describe(container):
     """The user-facing view of a workspace container (no secret values)."""
     if not container or not container.get("Id"):
         return None
