@@ -1,0 +1,80 @@
+# Copyright: atelier.workspaces contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Cluster-wide documents of the collection, kept in the control namespace.
+
+Every controller that talks to the API server sees the same documents: a
+plain document is a ConfigMap, a secret one a Secret, both named
+``atelier-<document>``. A document is a flat mapping of string keys to string
+values. Writing an unchanged document sends nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from ansible_collections.atelier.workspaces.plugins.module_utils import naming
+
+DEFAULT_CONTROL_NAMESPACE = "atelier-system"
+OBJECT_PREFIX = "atelier-"
+LABEL_DOCUMENT = "workspaces.atelier.dev/document"
+FIELD_MANAGER = "atelier.workspaces"
+
+
+def object_name(document):
+    return f"{OBJECT_PREFIX}{document}"
+
+
+def _path(secret, namespace, name=None):
+    path = f"/api/v1/namespaces/{namespace}/{'secrets' if secret else 'configmaps'}"
+    return f"{path}/{name}" if name else path
+
+
+def _encode(mapping):
+    return {key: base64.b64encode(value.encode()).decode() for key, value in mapping.items()}
+
+
+def _decode(mapping):
+    return {key: base64.b64decode(value).decode() for key, value in (mapping or {}).items()}
+
+
+class K8sStore:
+    """Documents in the control namespace, through a k8s_engine.Cluster."""
+
+    def __init__(self, cluster, namespace=None):
+        self.cluster = cluster
+        self.namespace = namespace or DEFAULT_CONTROL_NAMESPACE
+
+    def read(self, document, secret=False):
+        """The document's mapping, or None when it was never written."""
+        found = self.cluster.call("GET", _path(secret, self.namespace, object_name(document)))
+        if found is None:
+            return None
+        return _decode(found.get("data")) if secret else dict(found.get("data") or {})
+
+    def write(self, document, mapping, secret=False, dry_run=False):
+        """Store the mapping as the whole document; True when it differed (and was written unless dry_run)."""
+        if self.read(document, secret) == mapping:
+            return False
+        if not dry_run:
+            self._ensure_namespace()
+            body = {
+                "apiVersion": "v1",
+                "kind": "Secret" if secret else "ConfigMap",
+                "metadata": {
+                    "name": object_name(document),
+                    "namespace": self.namespace,
+                    "labels": {naming.LABEL_MANAGED_BY: naming.MANAGED_BY, LABEL_DOCUMENT: document},
+                },
+                "data": _encode(mapping) if secret else mapping,
+            }
+            # server-side apply: keys this manager wrote before and no longer sends are removed
+            self.cluster.call(
+                "PATCH", _path(secret, self.namespace, object_name(document)), body=body,
+                query={"fieldManager": FIELD_MANAGER, "force": "true"}, content_type="application/apply-patch+yaml")
+        return True
+
+    def _ensure_namespace(self):
+        if self.cluster.call("GET", f"/api/v1/namespaces/{self.namespace}") is None:
+            self.cluster.call("POST", "/api/v1/namespaces", body={
+                "apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": self.namespace, "labels": {naming.LABEL_MANAGED_BY: naming.MANAGED_BY}}})
