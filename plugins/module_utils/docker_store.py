@@ -28,7 +28,8 @@ except ImportError:  # the modules report the missing library before any store i
 VOLUME = "atelier-control"
 HOLDER = "atelier-control"
 MOUNT = "/control"
-DEFAULT_HOLDER_IMAGE = "atelier/busybox:local"
+# An image without files: the holder is never started, and importing it needs no registry.
+HOLDER_IMAGE = "atelier/control-holder:empty"
 
 
 def file_name(document, secret=False):
@@ -48,6 +49,13 @@ def _pack(name, mapping, secret):
     return buffer.getvalue()
 
 
+def _empty_archive():
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w"):
+        pass
+    return buffer.getvalue()
+
+
 def _unpack(stream):
     buffer = io.BytesIO(b"".join(stream))
     with tarfile.open(fileobj=buffer) as archive:
@@ -58,9 +66,8 @@ def _unpack(stream):
 class DockerStore:
     """Documents in the control volume, through a docker.APIClient."""
 
-    def __init__(self, api, holder_image=None):
+    def __init__(self, api):
         self.api = api
-        self.holder_image = holder_image or DEFAULT_HOLDER_IMAGE
         self._holder = None
 
     def _find_holder(self):
@@ -95,9 +102,12 @@ class DockerStore:
             labels = {naming.LABEL_MANAGED_BY: naming.MANAGED_BY}
             if not self.api.volumes(filters={"name": VOLUME}).get("Volumes"):
                 self.api.create_volume(VOLUME, labels=labels)
+            if not self.api.images(name=HOLDER_IMAGE, quiet=True):
+                self.api.import_image_from_data(_empty_archive(), repository=HOLDER_IMAGE.split(":")[0],
+                                                tag=HOLDER_IMAGE.split(":")[1])
             host_config = self.api.create_host_config(binds={VOLUME: {"bind": MOUNT, "mode": "rw"}},
                                                       network_mode="none")
             self._holder = self.api.create_container(
-                self.holder_image, name=HOLDER, labels=labels, host_config=host_config,
+                HOLDER_IMAGE, name=HOLDER, labels=labels, host_config=host_config,
                 command=["true"], network_disabled=True)["Id"]
         return self._holder

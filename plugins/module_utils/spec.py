@@ -41,6 +41,11 @@ CONNECTION_SPEC = {
     "cert_path": {"type": "path", "fallback": (env_fallback, ["DOCKER_CERT_PATH"])},
 }
 
+# Where the cluster-wide documents live (see the control_store doc fragment).
+CONTROL_SPEC = {
+    "control_namespace": {"type": "str", "default": "atelier-system"},
+}
+
 WORKSPACE_SPEC = {
     "name": {"type": "str"},
     "namespace": {"type": "str", "default": "workspaces"},
@@ -139,6 +144,7 @@ def argument_spec():
     spec = copy.deepcopy(WORKSPACE_SPEC)
     spec.update(copy.deepcopy(CONNECTION_SPEC))
     spec.update(copy.deepcopy(KUBERNETES_CONNECTION_SPEC))
+    spec.update(copy.deepcopy(CONTROL_SPEC))
     spec.update(copy.deepcopy(BULK_SPEC))
     return spec
 

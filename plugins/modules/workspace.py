@@ -29,6 +29,7 @@ author:
 extends_documentation_fragment:
   - atelier.workspaces.docker_connection
   - atelier.workspaces.kubernetes_connection
+  - atelier.workspaces.control_store
 attributes:
   check_mode:
     support: full
