@@ -64,6 +64,8 @@ def connect(params):
 def find_containers(api, workspace=None):
     """Container summaries of one workspace, or of every workspace."""
     selector = naming.label_selector(workspace).split(",")
+    if workspace is None:
+        selector.append(naming.LABEL_WORKSPACE)  # not the collection's other containers, such as the control holder
     return api.containers(all=True, filters={"label": selector})
 
 
@@ -188,8 +190,8 @@ class DockerWorkspace:
             self._do("create volume", self.api.create_volume, name, labels=naming.owned_labels(self.model["name"]))
 
     def _ensure_container(self, before, desired):
-        if before and before["Config"]["Labels"].get(docker_plan.LABEL_SPEC_HASH) == desired["labels"][
-                docker_plan.LABEL_SPEC_HASH]:
+        if before and all(before["Config"]["Labels"].get(label) == desired["labels"][label]
+                          for label in (docker_plan.LABEL_SPEC_HASH, docker_plan.LABEL_CONFIG_HASH)):
             self._update_limits(before, desired["resources"])
             return before, False
         if before:

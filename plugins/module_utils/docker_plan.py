@@ -21,6 +21,7 @@ LABEL_SPEC_HASH = "workspaces.atelier.dev/spec-hash"
 LABEL_CONFIG_HASH = "workspaces.atelier.dev/config-hash"
 LABEL_ENV_NAMES = "workspaces.atelier.dev/env-names"
 LABEL_SECRET_NAMES = "workspaces.atelier.dev/secret-env-names"
+LABEL_ENV_INPUTS = "workspaces.atelier.dev/env-inputs"
 LABEL_PORT = "workspaces.atelier.dev/ide-port"
 LABEL_PUBLIC_URL = "workspaces.atelier.dev/public-url"
 CPU_PERIOD = 100000  # the CFS period Docker uses for --cpus
@@ -70,7 +71,7 @@ def desired_container(model):
         "image": model["image"],
         "command": model["command"],
         "user": model["user"],
-        "env": env,
+        # env is left out: the config-hash label covers it, so a policy refresh can rewrite it alone
         "mounts": _mounts(model),
         "working_dir": model["user_code_path"],
         "port": model["port"],
@@ -88,6 +89,7 @@ def desired_container(model):
         LABEL_ENV_NAMES: ",".join(sorted(env)),
         LABEL_SECRET_NAMES: ",".join(sorted(e["name"] for e in model["env"] if e["secret"])),
         LABEL_PORT: str(model["port"]),
+        LABEL_ENV_INPUTS: env_policy.encode_inputs(model["env_inputs"]),
     })
     if model["public_url"]:
         labels[LABEL_PUBLIC_URL] = model["public_url"]

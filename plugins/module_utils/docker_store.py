@@ -9,6 +9,7 @@ engine copies files in and out of a stopped container's mounts. A plain
 document is ``<document>.json`` (mode 0644); a secret one is
 ``<document>.secret.json``, mode 0600 and owned by root, so only the engine
 (and root on its host) can read it. Writing an unchanged document sends nothing.
+An empty document counts as no document.
 """
 
 from __future__ import annotations
@@ -96,6 +97,12 @@ class DockerStore:
         if not dry_run:
             self.api.put_archive(self._ensure_holder(), MOUNT, _pack(file_name(document, secret), mapping, secret))
         return True
+
+    def remove(self, document, secret=False, dry_run=False):
+        """Empty the document (the engine cannot delete a file of a stopped container); True when it held data."""
+        if not self.read(document, secret):
+            return False
+        return self.write(document, {}, secret=secret, dry_run=dry_run)
 
     def _ensure_holder(self):
         if self._find_holder() is None:

@@ -119,9 +119,10 @@ def policy_from_seed_vars(seed):
 def normalise_policy(params):
     """Structured policy fields (any subset), optionally over "seed_vars" in the seed's form.
 
-    Structured fields win over seed_vars; for variables, secrets and env_rules they win
-    entry by entry. A field given as None counts as not given. Raises ValueError for an
-    unknown field or a bad boolean in seed_vars.
+    The two forms combine: seed_vars fills what the structured fields leave out, and for
+    variables, secrets and env_rules the entries of both are kept. A field given as None
+    counts as not given. Raises ValueError for an unknown field, a bad boolean in seed_vars,
+    a setting the two forms give different values, or a secret that is also a plain variable.
     """
     params = dict(params or {})
     seed = params.pop("seed_vars", None)
@@ -129,18 +130,50 @@ def normalise_policy(params):
     unknown = sorted(set(params) - set(policy))
     if unknown:
         raise ValueError(f"{unknown[0]}: not a policy field; use one of seed_vars, {', '.join(policy)}")
+    seeded = default_policy() if seed is None else _normalise_lists(policy_from_seed_vars(seed))
+    structured = _normalise_lists({**default_policy(), **{k: v for k, v in params.items() if v is not None}})
     for field, value in params.items():
         if value is None:
             continue
-        if field in MAPPINGS and isinstance(value, dict):
+        if field in MAPPINGS and isinstance(value, dict) and isinstance(policy[field], dict):
+            _refuse_conflicts(field, seeded[field], structured[field])
             policy[field] = {**policy[field], **value}
         else:
+            if field in _seeded_fields(seed) and seeded[field] != structured[field]:
+                raise ValueError(f"{field}: set differently in seed_vars; give it in one place only")
             policy[field] = value
+    policy = _normalise_lists(policy)
+    both = sorted(set(policy["variables"]) & set(policy["secrets"])) if _all_dicts(policy) else []
+    if both:
+        raise ValueError(f"secrets.{both[0]}: also a plain variable; keep a value in variables or in secrets, not both")
+    return policy
+
+
+def _seeded_fields(seed):
+    """The structured fields a seed_vars mapping sets."""
+    fields = {SEED_FLAGS[name] for name in seed or {} if name in SEED_FLAGS}
+    fields.update(field for name, field in ((SEED_ALLOW_LIST, "user_defined_vars"),
+                                            (SEED_ENV_PATTERN, "workspace_env_pattern")) if name in (seed or {}))
+    return fields
+
+
+def _all_dicts(policy):
+    return isinstance(policy["variables"], dict) and isinstance(policy["secrets"], dict)
+
+
+def _normalise_lists(policy):
     if isinstance(policy["user_defined_vars"], (str, list, tuple)):
         policy["user_defined_vars"] = _split_patterns(policy["user_defined_vars"])
     if isinstance(policy["env_rules"], dict):
         policy["env_rules"] = {key: _split_patterns(value) for key, value in policy["env_rules"].items()}
     return policy
+
+
+def _refuse_conflicts(field, seeded, structured):
+    for key in sorted(set(seeded) & set(structured)):
+        if seeded[key] != structured[key]:
+            # no value in the message: it may be a secret
+            raise ValueError(f"{field}.{key}: set differently in seed_vars; give it in one place only")
 
 
 def _matches(pattern, name):
@@ -389,3 +422,80 @@ def config_hash(entries):
 def stale(old_hash, entries):
     """Whether a workspace started with old_hash needs a restart to get these entries."""
     return old_hash != config_hash(entries)
+
+
+def env_inputs(explicit_env, secret_refs, own_secrets, user_code_path, entries):
+    """What a workspace was given, stored with it so its env can be recomputed under a new policy.
+
+    Holds no secret value: the values of its own secrets stay in the engine's copy of the env
+    and are read back by name (see inputs_arguments).
+    """
+    own_secrets = own_secrets or {}
+    return {
+        "explicit": dict(explicit_env),
+        "secret_refs": [
+            {"key": ref["key"], "env_var": ref.get("env_var") or ref["key"], "own": ref["key"] in own_secrets}
+            for ref in secret_refs
+        ],
+        "user_code_path": user_code_path,
+        "sources": {entry["name"]: entry["source"] for entry in entries},
+    }
+
+
+def inputs_arguments(inputs, stored_values):
+    """effective_env's keyword arguments for a workspace, from its stored inputs and env values."""
+    refs = [{"key": ref["key"], "env_var": ref["env_var"]} for ref in inputs.get("secret_refs", [])]
+    own_secrets = {
+        ref["key"]: stored_values.get(ref["env_var"], "")
+        for ref in inputs.get("secret_refs", [])
+        if ref.get("own")
+    }
+    return {
+        "explicit_env": inputs.get("explicit") or {},
+        "secret_refs": refs,
+        "own_secrets": own_secrets,
+        "user_code_path": inputs.get("user_code_path"),
+    }
+
+
+def stored_entries(inputs, stored_values):
+    """The env a workspace runs with, as entries with their recorded sources."""
+    sources = inputs.get("sources") or {}
+    return [
+        _entry(name, value, sources.get(name, "unknown"), secret=sources.get(name) == "secret")
+        for name, value in sorted(stored_values.items())
+    ]
+
+
+def encode_inputs(inputs):
+    """The stored form of env_inputs: compact JSON with a stable key order."""
+    return json.dumps(inputs, sort_keys=True, separators=(",", ":"))
+
+
+def decode_inputs(text):
+    """env_inputs from their stored form; an empty record for a workspace that has none."""
+    try:
+        inputs = json.loads(text) if text else {}
+    except ValueError:
+        inputs = {}
+    return inputs if isinstance(inputs, dict) else {}
+
+
+def with_sources(inputs, entries):
+    """The inputs record with the sources of a newly computed env."""
+    return {**inputs, "sources": {entry["name"]: entry["source"] for entry in entries}}
+
+
+def recompute(policy, workspace_name, inputs, stored_values):
+    """A workspace's env under another policy -> (entries, errors)."""
+    return effective_env(policy, workspace_name, **inputs_arguments(inputs, stored_values))
+
+
+def env_changes(old_values, entries):
+    """Names added, changed and removed between a stored env and new entries (names only, never values)."""
+    new_values = {entry["name"]: entry["value"] for entry in entries}
+    return {
+        "added": sorted(set(new_values) - set(old_values)),
+        "changed": sorted(name for name in set(new_values) & set(old_values) if new_values[name] != old_values[name]),
+        "removed": sorted(set(old_values) - set(new_values)),
+    }

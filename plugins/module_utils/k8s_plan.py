@@ -15,6 +15,8 @@ import copy
 from ansible_collections.atelier.workspaces.plugins.module_utils import env_policy, naming
 
 ANNOTATION_CONFIG_HASH = "workspaces.atelier.dev/config-hash"
+# what the workspace was given, so a policy change can recompute its env (no secret values)
+ANNOTATION_ENV_INPUTS = "workspaces.atelier.dev/env-inputs"
 IDE_PORT_NAME = "ide"
 DATA_VOLUME = "data"
 _BINARY_SUFFIXES = (("Pi", 1024**5), ("Ti", 1024**4), ("Gi", 1024**3), ("Mi", 1024**2), ("Ki", 1024))
@@ -143,7 +145,7 @@ def desired_objects(model, replicas):
     objects.append({
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
-        "metadata": _meta(model, name),
+        "metadata": _meta(model, name, {ANNOTATION_ENV_INPUTS: env_policy.encode_inputs(model["env_inputs"])}),
         "spec": {
             "replicas": replicas,
             "serviceName": name,

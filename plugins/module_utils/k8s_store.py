@@ -78,3 +78,11 @@ class K8sStore:
             self.cluster.call("POST", "/api/v1/namespaces", body={
                 "apiVersion": "v1", "kind": "Namespace",
                 "metadata": {"name": self.namespace, "labels": {naming.LABEL_MANAGED_BY: naming.MANAGED_BY}}})
+
+    def remove(self, document, secret=False, dry_run=False):
+        """Delete the document; True when it existed."""
+        if self.read(document, secret) is None:
+            return False
+        if not dry_run:
+            self.cluster.call("DELETE", _path(secret, self.namespace, object_name(document)))
+        return True

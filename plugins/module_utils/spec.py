@@ -338,6 +338,7 @@ def build_model(params, policy=None):
         user_code_path=user_code_path,
     )
     errors.extend(env_errors)
+    inputs = env_policy.env_inputs(explicit_env, refs, own_secrets, user_code_path, env_entries)
 
     model = {
         "name": name,
@@ -347,6 +348,7 @@ def build_model(params, policy=None):
         "command": params.get("command"),
         "user": params.get("user") or DEFAULT_USER,
         "env": env_entries,
+        "env_inputs": inputs,
         "resources": _resources(params.get("resources") or {}, errors),
         "storage": _storage(params.get("storage") or {}, name, backend, errors, warnings),
         "namespace": params.get("namespace") or "workspaces",

@@ -9,8 +9,11 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.atelier.workspaces.plugins.module_utils import (
     docker_engine,
     docker_plan,
+    docker_store,
     env_policy,
+    env_policy_store,
     k8s_engine,
+    k8s_store,
     spec,
 )
 from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
@@ -100,27 +103,28 @@ def _docker_reconciler(module):
         view = docker_engine.describe(after) if after and after.get("Config") else None
         return workspace.actions, view, _diff(_observed_summary(before), model)
 
-    return reconcile, api.close
+    return reconcile, api.close, docker_store.DockerStore(api)
 
 
 def _kubernetes_reconciler(module):
     api = connect_kubernetes_or_fail(module)
     single = None if module.params.get("workspaces") else module.params["name"]
-    snapshot = k8s_engine.Snapshot(k8s_engine.Cluster(api), single=single)
+    cluster = k8s_engine.Cluster(api)
+    snapshot = k8s_engine.Snapshot(cluster, single=single)
 
     def reconcile(model):
         workspace = k8s_engine.K8sWorkspace(api, model, module.check_mode, snapshot)
         _before, after = _reconcile(module, workspace)
         return workspace.actions, k8s_engine.describe(after, model), workspace.diffs
 
-    return reconcile, api.close
+    return reconcile, api.close, k8s_store.K8sStore(cluster, module.params.get("control_namespace"))
 
 
-def _models(module):
+def _models(module, policy):
     """One model for the task, or one per entry of `workspaces`; all are checked before any is applied."""
     params = module.params
     if not params.get("workspaces"):
-        model, errors = spec.build_model(params)
+        model, errors = spec.build_model(params, policy)
         return [model], errors
     fields = spec.entry_spec()
     validator = ArgumentSpecValidator(fields)
@@ -132,7 +136,8 @@ def _models(module):
         entry_errors = [str(error) for error in checked.errors]
         model = None
         if not entry_errors:
-            model, entry_errors = spec.build_model({**checked.validated_parameters, "backend": params["backend"]})
+            model, entry_errors = spec.build_model(
+                {**checked.validated_parameters, "backend": params["backend"]}, policy)
         if model and model["name"] in seen:
             entry_errors.append(f"name: '{model['name']}' is listed twice")
         errors.extend(f"workspaces[{index}].{error}" for error in entry_errors)
@@ -140,6 +145,17 @@ def _models(module):
             seen.add(model["name"])
             models.append(model)
     return models, errors
+
+
+def _load_policy(module, store):
+    """The env policy every controller of this engine applies (the default one when none is stored)."""
+    try:
+        policy = env_policy_store.load(store)
+    except (WorkspaceError, ValueError) as error:
+        _fail(module, f"control_namespace: cannot read the env policy ({error}); fix or re-apply it with "
+                      f"atelier.workspaces.workspace_env_policy")
+    module.no_log_values.update(value for value in policy["secrets"].values() if value)
+    return policy
 
 
 def _result(model, actions, view, diff, with_diff):
@@ -157,12 +173,12 @@ def _result(model, actions, view, diff, with_diff):
 
 def run(module):
     """Entry point of the workspace module."""
-    models, errors = _models(module)
-    if errors:
-        _fail(module, "invalid workspace definition: " + "; ".join(errors), errors=errors)
     factory = _docker_reconciler if module.params["backend"] == "docker" else _kubernetes_reconciler
-    reconcile, close = factory(module)
+    reconcile, close, store = factory(module)
     try:
+        models, errors = _models(module, _load_policy(module, store))
+        if errors:
+            _fail(module, "invalid workspace definition: " + "; ".join(errors), errors=errors)
         results = [_result(model, *reconcile(model), module._diff) for model in models]
     finally:
         close()

@@ -75,18 +75,36 @@ def test_seed_booleans(text, expected):
     assert env_policy.policy_from_seed_vars({"INHERIT_ENV_VARS": text})["inherit"] is expected
 
 
-def test_structured_fields_win_over_seed_vars():
+def test_structured_fields_and_seed_vars_combine():
     policy = env_policy.normalise_policy({
-        "seed_vars": {"INHERIT_ENV_VARS": "0", "USER_DEFINED_VARS": "A", "A": "seed", "B": "seed"},
+        "seed_vars": {"INHERIT_ENV_VARS": "1", "USER_DEFINED_VARS": "A,B", "A": "same", "B": "seed"},
         "inherit": True,
-        "user_defined_vars": "A,B",
-        "variables": {"A": "structured"},
+        "user_defined_vars": ["A", "B"],
+        "variables": {"A": "same", "C": "structured"},
         "workspace_env_pattern": None,  # an unset module option
     })
     assert policy["inherit"] is True
     assert policy["user_defined_vars"] == ["A", "B"]
-    assert policy["variables"] == {"A": "structured", "B": "seed"}
+    assert policy["variables"] == {"A": "same", "B": "seed", "C": "structured"}
     assert policy["workspace_env_pattern"] is None
+
+
+@pytest.mark.parametrize(
+    ("params", "start"),
+    [
+        ({"seed_vars": {"INHERIT_ENV_VARS": "0"}, "inherit": True}, "inherit: set differently in seed_vars"),
+        ({"seed_vars": {"USER_DEFINED_VARS": "A"}, "user_defined_vars": "A,B"}, "user_defined_vars: set differently"),
+        ({"seed_vars": {"A": "seed"}, "variables": {"A": "other"}}, "variables.A: set differently in seed_vars"),
+        ({"seed_vars": {"USER_DEFINED_VARS__ENV__dev": "D_*"}, "env_rules": {"dev": ["E_*"]}}, "env_rules.dev: set"),
+        ({"variables": {"TOKEN": "a"}, "secrets": {"TOKEN": "b"}}, "secrets.TOKEN: also a plain variable"),
+        ({"seed_vars": {"TOKEN": "a"}, "secrets": {"TOKEN": "b"}}, "secrets.TOKEN: also a plain variable"),
+    ],
+)
+def test_conflicting_settings_are_refused(params, start):
+    with pytest.raises(ValueError) as raised:
+        env_policy.normalise_policy(params)
+    assert str(raised.value).startswith(start)
+    assert "other" not in str(raised.value) and "'b'" not in str(raised.value)
 
 
 def test_unknown_policy_field_is_refused():
