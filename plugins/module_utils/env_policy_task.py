@@ -32,6 +32,10 @@ POLICY_SPEC = {
 }
 
 
+NO_INPUTS = ("the workspace does not record what it was given; converge it once with "
+             "atelier.workspaces.workspace so its env can be recomputed")
+
+
 def argument_spec():
     return {
         "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
@@ -100,15 +104,30 @@ def stale_report(policy, workspaces):
     """
     report = []
     for workspace in workspaces:
-        entries, errors = env_policy.recompute(policy, workspace["name"], workspace["inputs"], workspace["values"])
         row = {"name": workspace["name"], "namespace": workspace["namespace"], "backend": workspace["backend"],
                "running": workspace["running"]}
+        if not workspace["inputs"]:
+            # without its recorded inputs the workspace's own env cannot be told apart from inherited values
+            report.append({**row, "errors": [NO_INPUTS]})
+            continue
+        entries, errors = env_policy.recompute(policy, workspace["name"], workspace["inputs"], workspace["values"])
         if errors:
             report.append({**row, "errors": errors})
         elif env_policy.config_hash(entries) != workspace["config_hash"]:
             report.append({**row, "changes": env_policy.env_changes(workspace["values"], entries),
                            "_entries": entries, "_workspace": workspace})
     return sorted(report, key=lambda row: (row["namespace"] or "", row["name"]))
+
+
+def env_view(policy, workspace):
+    """What workspace_info shows of a workspace's env: the env it runs with (with sources) and whether it is stale."""
+    entries, errors = env_policy.recompute(policy, workspace["name"], workspace["inputs"], workspace["values"])
+    errors = errors or ([NO_INPUTS] if not workspace["inputs"] else [])
+    running_with = env_policy.stored_entries(workspace["inputs"], workspace["values"])
+    return {
+        "env": env_policy.redact(running_with),
+        "env_stale": bool(errors) or env_policy.config_hash(entries) != workspace["config_hash"],
+    }
 
 
 def run(module):

@@ -8,7 +8,13 @@ import copy
 
 from ansible_collections.atelier.workspaces.plugins.module_utils import (
     docker_engine,
+    docker_store,
+    env_policy_store,
+    env_policy_task,
+    env_refresh_docker,
+    env_refresh_k8s,
     k8s_engine,
+    k8s_store,
     naming,
     spec,
     workspace_task,
@@ -26,12 +32,23 @@ def argument_spec():
         "labels": {"type": "dict", "default": {}},
         **copy.deepcopy(spec.CONNECTION_SPEC),
         **copy.deepcopy(spec.KUBERNETES_CONNECTION_SPEC),
+        **copy.deepcopy(spec.CONTROL_SPEC),
     }
 
 
 def _matches(container, labels):
     own = container["Labels"] or {}
     return all(own.get(key) == str(value) for key, value in labels.items())
+
+
+def _add_env_views(views, store, workspace_envs):
+    """Each view gets the env its workspace runs with, with sources, and whether the policy has moved on."""
+    policy = env_policy_store.load(store)
+    by_name = {(workspace["namespace"], workspace["name"]): workspace for workspace in workspace_envs}
+    for view in views:
+        workspace = by_name.get((view.get("namespace"), view["name"]))
+        if workspace:
+            view.update(env_policy_task.env_view(policy, workspace))
 
 
 def run(module):
@@ -53,6 +70,7 @@ def run(module):
                 # the troubleshooting view: why it stopped, without opening the engine
                 view["log_tail"] = api.logs(container["Id"], tail=LOG_TAIL_LINES).decode(errors="replace")
             workspaces.append(view)
+        _add_env_views(workspaces, docker_store.DockerStore(api), env_refresh_docker.workspace_envs(api))
     finally:
         api.close()
     module.exit_json(changed=False, workspaces=sorted(workspaces, key=lambda w: w["name"]))
@@ -65,6 +83,9 @@ def _run_kubernetes(module):
     api = workspace_task.connect_kubernetes_or_fail(module)
     try:
         views = k8s_engine.list_workspaces(api, params.get("namespace"), params.get("name"))
+        cluster = k8s_engine.Cluster(api)
+        _add_env_views(views, k8s_store.K8sStore(cluster, params["control_namespace"]),
+                       env_refresh_k8s.workspace_envs(cluster, params.get("namespace")))
     except WorkspaceError as error:
         module.fail_json(msg=str(error))
     finally:

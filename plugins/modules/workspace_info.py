@@ -20,6 +20,7 @@ author:
 extends_documentation_fragment:
   - atelier.workspaces.docker_connection
   - atelier.workspaces.kubernetes_connection
+  - atelier.workspaces.control_store
 attributes:
   check_mode:
     support: full
@@ -106,6 +107,19 @@ workspaces:
       description: Last log lines of a failed workspace.
       type: str
       returned: with O(backend=docker) when status is Failed
+    env:
+      description:
+        - The env the workspace runs with, one entry per variable with C(name), C(value), C(source) and C(secret);
+          secret values are shown as C(********).
+        - C(source) is where the value came from when the workspace was last started - C(explicit), C(secret),
+          C(pattern), C(rule:<env>), C(allow-list) or C(system).
+      type: list
+      elements: dict
+    env_stale:
+      description:
+        - Whether the env policy now gives the workspace a different env than the one it runs with; a restart
+          (or M(atelier.workspaces.workspace_env_policy) with C(apply_to_existing=restart)) applies it.
+      type: bool
 """
 
 from ansible.module_utils.basic import AnsibleModule
