@@ -7,6 +7,7 @@ from __future__ import annotations
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.atelier.workspaces.plugins.module_utils import (
+    cluster_settings,
     docker_engine,
     docker_plan,
     docker_store,
@@ -120,11 +121,11 @@ def _kubernetes_reconciler(module):
     return reconcile, api.close, k8s_store.K8sStore(cluster, module.params.get("control_namespace"))
 
 
-def _models(module, policy):
+def _models(module, policy, settings):
     """One model for the task, or one per entry of `workspaces`; all are checked before any is applied."""
     params = module.params
     if not params.get("workspaces"):
-        model, errors = spec.build_model(params, policy)
+        model, errors = spec.build_model(cluster_settings.apply(params, settings), policy)
         return [model], errors
     fields = spec.entry_spec()
     validator = ArgumentSpecValidator(fields)
@@ -136,8 +137,8 @@ def _models(module, policy):
         entry_errors = [str(error) for error in checked.errors]
         model = None
         if not entry_errors:
-            model, entry_errors = spec.build_model(
-                {**checked.validated_parameters, "backend": params["backend"]}, policy)
+            entry = cluster_settings.apply({**checked.validated_parameters, "backend": params["backend"]}, settings)
+            model, entry_errors = spec.build_model(entry, policy)
         if model and model["name"] in seen:
             entry_errors.append(f"name: '{model['name']}' is listed twice")
         errors.extend(f"workspaces[{index}].{error}" for error in entry_errors)
@@ -158,6 +159,18 @@ def _load_policy(module, store):
     return policy
 
 
+def _load_settings(module, store):
+    """The cluster's workspace defaults (none when the cluster setup wrote none)."""
+    try:
+        settings = store.read(cluster_settings.DOCUMENT) or {}
+    except WorkspaceError as error:
+        _fail(module, f"control_namespace: cannot read the cluster settings ({error})")
+    errors = cluster_settings.validate(settings)
+    if errors:
+        _fail(module, "; ".join(errors), errors=errors)
+    return settings
+
+
 def _result(model, actions, view, diff, with_diff):
     result = {
         "name": model["name"],
@@ -176,7 +189,7 @@ def run(module):
     factory = _docker_reconciler if module.params["backend"] == "docker" else _kubernetes_reconciler
     reconcile, close, store = factory(module)
     try:
-        models, errors = _models(module, _load_policy(module, store))
+        models, errors = _models(module, _load_policy(module, store), _load_settings(module, store))
         if errors:
             _fail(module, "invalid workspace definition: " + "; ".join(errors), errors=errors)
         results = [_result(model, *reconcile(model), module._diff) for model in models]

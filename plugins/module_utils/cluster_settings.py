@@ -1,0 +1,70 @@
+# Copyright: atelier.workspaces contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Cluster-wide workspace defaults: ingress and storage (pure, no I/O).
+
+They are kept as the control store document ``cluster-settings`` (on Kubernetes
+the ConfigMap ``atelier-cluster-settings`` in the control namespace), written by
+the cluster setup, under the names self-hosted clusters already use as
+environment variables. A workspace task's own parameters win: the ingress
+settings apply only to a task that sets no ``ingress``, the storage settings
+only to one that names neither a storage class nor shared storage.
+"""
+
+from __future__ import annotations
+
+DOCUMENT = "cluster-settings"
+
+INGRESS_SETTINGS = {
+    "WORKSPACE_INGRESS_NAME": "name",
+    "WORKSPACE_INGRESS_TYPE": "type",
+    "WORKSPACE_INGRESS_PATH_TYPE": "path_type",
+    "WORKSPACE_INGRESS_HOST": "host",
+    "WORKSPACE_INGRESS_PATH_PREFIX": "path_prefix",
+}
+STORAGE_SETTINGS = {
+    "WORKSPACE_STORAGE_CLASS": "class",
+    "WORKSPACE_PVC_NAME": "shared_claim",
+    "WORKSPACE_PVC_SUBPATH_PREFIX": "subpath_prefix",
+    "WORKSPACE_SHARED_PATH": "shared_path",
+}
+INGRESS_TYPES = ("nginx", "alb", "istio")
+PATH_TYPES = ("ImplementationSpecific", "Prefix")
+
+
+def validate(settings):
+    """Error messages for a settings document, each naming the setting to fix."""
+    where = f"cluster settings ({DOCUMENT})"
+    errors = [
+        f"{where} {name}: unknown setting; use one of {', '.join(sorted({**INGRESS_SETTINGS, **STORAGE_SETTINGS}))}"
+        for name in sorted(settings)
+        if name not in INGRESS_SETTINGS and name not in STORAGE_SETTINGS
+    ]
+    if settings.get("WORKSPACE_INGRESS_TYPE", "nginx") not in INGRESS_TYPES:
+        errors.append(f"{where} WORKSPACE_INGRESS_TYPE: use one of {', '.join(INGRESS_TYPES)}")
+    if settings.get("WORKSPACE_INGRESS_PATH_TYPE", PATH_TYPES[0]) not in PATH_TYPES:
+        errors.append(f"{where} WORKSPACE_INGRESS_PATH_TYPE: use one of {', '.join(PATH_TYPES)}")
+    shared = settings.get("WORKSPACE_PVC_NAME") or settings.get("WORKSPACE_SHARED_PATH")
+    if shared and not settings.get("WORKSPACE_PVC_SUBPATH_PREFIX"):
+        errors.append(f"{where} WORKSPACE_PVC_SUBPATH_PREFIX: required with shared storage, for example 'workspaces'")
+    return errors
+
+
+def _pick(settings, names):
+    return {option: settings[name] for name, option in names.items() if settings.get(name)}
+
+
+def apply(params, settings):
+    """The task's parameters completed with the cluster settings (a new dict)."""
+    if not settings:
+        return params
+    params = dict(params)
+    ingress = _pick(settings, INGRESS_SETTINGS)
+    if not params.get("ingress") and ingress.get("name"):
+        # with no shared ingress named, the workspace stays reachable through its Service only
+        params["ingress"] = ingress
+    storage = dict(params.get("storage") or {})
+    chosen = storage.get("class") or storage.get("shared_claim") or storage.get("shared_path")
+    if not chosen:
+        storage.update(_pick(settings, STORAGE_SETTINGS))
+        params["storage"] = storage
+    return params
