@@ -18,6 +18,13 @@ options:
   cert_path:
     description: Directory with C(ca.pem), C(cert.pem) and C(key.pem); defaults to E(DOCKER_CERT_PATH).
     type: path
+  swarm_mode:
+    description:
+      - Run each workspace as a Swarm service (one replica running, none stopped) instead of a plain container;
+        defaults to E(DOCKER_SWARM_MODE), then V(false). The engine must be a Swarm manager.
+      - Swarm publishes ports on every interface, so the IDE port is published only when C(publish.host_port) is
+        given; otherwise the workspace is reached on the overlay network C(atelier-workspaces-swarm).
+    type: bool
 requirements:
   - docker (Python SDK) >= 7.0 for O(backend=docker)
 """

@@ -39,6 +39,7 @@ CONNECTION_SPEC = {
     "docker_host": {"type": "str", "fallback": (env_fallback, ["DOCKER_HOST"])},
     "tls_verify": {"type": "bool", "fallback": (env_fallback, ["DOCKER_TLS_VERIFY"])},
     "cert_path": {"type": "path", "fallback": (env_fallback, ["DOCKER_CERT_PATH"])},
+    "swarm_mode": {"type": "bool", "fallback": (env_fallback, ["DOCKER_SWARM_MODE"])},
 }
 
 # Where the cluster-wide documents live (see the control_store doc fragment).

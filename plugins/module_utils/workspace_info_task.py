@@ -17,6 +17,7 @@ from ansible_collections.atelier.workspaces.plugins.module_utils import (
     k8s_store,
     naming,
     spec,
+    swarm_engine,
     workspace_task,
 )
 from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
@@ -60,6 +61,8 @@ def run(module):
     if params["backend"] == "kubernetes":
         _run_kubernetes(module)
     api = workspace_task.connect_or_fail(module)
+    if params.get("swarm_mode"):
+        _run_swarm(module, api)
     try:
         found = [c for c in docker_engine.find_containers(api, params.get("name")) if _matches(c, params["labels"])]
         workspaces = []
@@ -74,6 +77,17 @@ def run(module):
     finally:
         api.close()
     module.exit_json(changed=False, workspaces=sorted(workspaces, key=lambda w: w["name"]))
+
+
+def _run_swarm(module, api):
+    params = module.params
+    try:
+        services = [service for service in swarm_engine.find_services(api, params.get("name"))
+                    if _matches({"Labels": service["Spec"]["Labels"]}, params["labels"])]
+        views = [swarm_engine.describe(api, service) for service in services]
+    finally:
+        api.close()
+    module.exit_json(changed=False, workspaces=sorted(views, key=lambda w: w["name"]))
 
 
 def _run_kubernetes(module):

@@ -16,6 +16,7 @@ from ansible_collections.atelier.workspaces.plugins.module_utils import (
     k8s_engine,
     k8s_store,
     spec,
+    swarm_engine,
 )
 from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
 
@@ -96,6 +97,8 @@ def _reconcile(module, workspace):
 def _docker_reconciler(module):
     api = connect_or_fail(module)
     ready = set()
+    if module.params.get("swarm_mode"):
+        return _swarm_reconciler(module, api, ready)
 
     def reconcile(model):
         workspace = docker_engine.DockerWorkspace(api, model, module.check_mode, ready)
@@ -103,6 +106,22 @@ def _docker_reconciler(module):
         model["warnings"].extend(workspace.warnings)
         view = docker_engine.describe(after) if after and after.get("Config") else None
         return workspace.actions, view, _diff(_observed_summary(before), model)
+
+    return reconcile, api.close, docker_store.DockerStore(api)
+
+
+def _swarm_reconciler(module, api, ready):
+    try:
+        swarm_engine.require_swarm(api)
+    except WorkspaceError as error:
+        _fail(module, str(error))
+
+    def reconcile(model):
+        workspace = swarm_engine.SwarmWorkspace(api, model, module.check_mode, ready)
+        before, after = _reconcile(module, workspace)
+        model["warnings"].extend(workspace.warnings)
+        return workspace.actions, swarm_engine.describe(api, after), _diff(swarm_engine.observed_summary(before),
+                                                                           model)
 
     return reconcile, api.close, docker_store.DockerStore(api)
 
