@@ -10,6 +10,7 @@ event stream counts what each run changed.
 
 import argparse
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -49,19 +50,37 @@ def peer_playbook(directory, prefix, count):
     }])
 
 
-def changes(client, since, prefix):
-    events = client.events(since=since, until=time.time() + 0.5, decode=True)
-    return sum(1 for e in events if e.get("Type") == "container" and e.get("Action") in CHANGE_EVENTS
-               and prefix in e.get("Actor", {}).get("Attributes", {}).get("name", ""))
+class ChangeCounter:
+    """Counts the engine's container changes for one name prefix, live: the engine keeps only a short history."""
+
+    def __init__(self, client, prefix):
+        self.prefix, self.count = prefix, 0
+        self.stream = client.events(decode=True, filters={"type": "container"})
+        self.thread = threading.Thread(target=self._consume, daemon=True)
+        self.thread.start()
+
+    def _consume(self):
+        try:
+            for event in self.stream:
+                name = event.get("Actor", {}).get("Attributes", {}).get("name", "")
+                self.count += event.get("Action") in CHANGE_EVENTS and self.prefix in name
+        except Exception:  # the stream is closed by stop()
+            pass
+
+    def stop(self):
+        time.sleep(0.5)  # events of the last calls are still on their way
+        self.stream.close()
+        return self.count
 
 
 def measure(client, label, playbook, prefix):
-    since = time.time()
+    counter = ChangeCounter(client, prefix)
     first = run_playbook(playbook)
-    since_rerun = time.time()
+    converge_changes = counter.stop()
+    counter = ChangeCounter(client, prefix)
     second = run_playbook(playbook)
-    rerun_changes = changes(client, since_rerun, prefix)
-    print(f"{label:34} converge {first:7.1f} s {changes(client, since, prefix) - rerun_changes:5d} engine changes"
+    rerun_changes = counter.stop()
+    print(f"{label:34} converge {first:7.1f} s {converge_changes:5d} engine changes"
           f" | re-run {second:6.1f} s {rerun_changes:4d} engine changes")
     return first, second
 

@@ -258,3 +258,36 @@ def test_info_lists_gets_and_explains_a_failed_workspace(docker_client, workspac
         assert "cannot find the project" in broken["log_tail"]
     finally:
         run_module("atelier.workspaces.workspace", _workspace_args(failing, state="absent", purge=True))
+
+
+def test_bulk_reconciles_many_workspaces_side_by_side(docker_client):
+    prefix = f"bulk-{uuid.uuid4().hex[:4]}"
+    names = [f"{prefix}-{index}" for index in range(6)]
+    args = {**_workspace_args(names[0]), "workspaces": [{"name": name, "env": {"INDEX": name[-1]}} for name in names]}
+    args["workspaces"][-1]["state"] = "stopped"
+    del args["name"]
+    try:
+        first = run_module("atelier.workspaces.workspace", args)
+        assert [result["name"] for result in first["workspaces"]] == names
+        started = time.time()
+        second = run_module("atelier.workspaces.workspace", args)
+        assert second["changed"] is False
+        for name in names:
+            assert _writes_since(docker_client, started, name) == []
+        for name in names[:-1]:
+            container = _container(docker_client, name)
+            assert _exec(container, "echo $INDEX $API_TOKEN") == f"{name[-1]} {CANARY}"
+        assert _container(docker_client, names[-1]).status == "created"
+        assert CANARY not in first["_output"]
+
+        # one entry that cannot be created fails the task with its name; the others are still reconciled
+        args["workspaces"][2]["image"] = "atelier/no-such-image:never"
+        failed = run_module("atelier.workspaces.workspace", args, expect_failure=True)
+        assert failed["workspace_name"] == names[2] and failed["msg"].startswith("image: 'atelier/no-such-image")
+    finally:
+        for name in names:
+            for container in docker_client.containers.list(
+                    all=True, filters={"label": f"workspaces.atelier.dev/name={name}"}):
+                container.remove(force=True)
+            for volume in docker_client.volumes.list(filters={"label": f"workspaces.atelier.dev/name={name}"}):
+                volume.remove(force=True)
