@@ -41,4 +41,5 @@ fi
 
 bash hack/docker-up.sh
 bash hack/build-images.sh
+bash hack/chromium.sh >/dev/null  # the browser of the end-to-end test
 echo "setup done"

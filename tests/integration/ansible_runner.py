@@ -9,9 +9,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
 
 
-def run_module(module, args, check=False, diff=False, expect_failure=False):
-    """Result dict of one ad-hoc module call on localhost; stdout and stderr are kept for leak checks."""
-    env = dict(os.environ)
+def run_module(module, args, check=False, diff=False, expect_failure=False, env=None):
+    """Result dict of one ad-hoc module call on localhost; stdout and stderr are kept for leak checks.
+
+    `env` changes the environment of that one call: a value sets a variable, None removes it.
+    """
+    overrides = env or {}
+    env = {key: value for key, value in os.environ.items() if key not in overrides}
+    env.update({key: value for key, value in overrides.items() if value is not None})
     env.update({
         "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
         "ANSIBLE_COLLECTIONS_PATH": str(REPO_ROOT / ".work" / "collections"),

@@ -1,0 +1,98 @@
+"""Engines and tools that only some integration tests need, started once per session by hack/ scripts.
+
+As in tests/conftest.py: locally a failure to start skips the tests that need it,
+under CI=true it fails them.
+"""
+
+import os
+import shlex
+import subprocess
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TLS_CERT_DIR = REPO_ROOT / ".work" / "docker-tls"
+# requests lets these override the CA a client is given (psf/requests#3829)
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+def _unavailable(what, detail):
+    message = f"{what} is not available: {detail}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def _run_hack(script, *args, timeout=1800):
+    try:
+        result = subprocess.run(
+            ["bash", str(REPO_ROOT / "hack" / script), *args],
+            capture_output=True, text=True, timeout=timeout, check=False,
+        )
+    except subprocess.TimeoutExpired as error:
+        return 1, "", f"hack/{script} did not finish within {timeout}s: {error}"
+    return result.returncode, result.stdout, result.stderr
+
+
+class TlsEngine:
+    """The second dockerd of hack/docker-tls.sh: where it listens and the client certificates for it."""
+
+    def __init__(self, exports):
+        self.host = exports["DOCKER_HOST"]
+        self.cert_path = exports["DOCKER_CERT_PATH"]
+        self.ca_dir = str(Path(self.cert_path).parent / "ca")
+        self.client = self.sdk_client()
+
+    @property
+    def connection(self):
+        """The module options that reach this engine."""
+        return {"docker_host": self.host, "tls_verify": True, "cert_path": self.cert_path}
+
+    @property
+    def environment(self):
+        """The same as DOCKER_* variables, as the Docker CLI reads them."""
+        return {"DOCKER_HOST": self.host, "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": self.cert_path}
+
+    def sdk_client(self):
+        import docker
+
+        cert = Path(self.cert_path)
+        tls = docker.tls.TLSConfig(
+            client_cert=(str(cert / "cert.pem"), str(cert / "key.pem")), ca_cert=str(cert / "ca.pem"), verify=True,
+        )
+        with mock.patch.dict(os.environ):
+            for name in CA_BUNDLE_VARIABLES:
+                os.environ.pop(name, None)
+            client = docker.DockerClient(base_url=self.host.replace("tcp://", "https://"), tls=tls, version="auto")
+        # keep the engine's CA for every later request too, whatever the environment says
+        client.api.trust_env = False
+        return client
+
+
+@pytest.fixture(scope="session")
+def tls_engine(docker_client):
+    """A second Docker engine that only answers TLS clients with a certificate from its CA."""
+    pytest.importorskip("docker")
+    code, stdout, stderr = _run_hack("docker-tls.sh", str(TLS_CERT_DIR))
+    exports = {}
+    for line in stdout.splitlines():
+        if line.startswith("export "):
+            name, _sep, value = line[len("export "):].partition("=")
+            exports[name] = shlex.split(value)[0] if value else ""
+    if code != 0 or not {"DOCKER_HOST", "DOCKER_CERT_PATH"} <= set(exports):
+        _unavailable("TLS Docker engine (hack/docker-tls.sh)", (stdout + stderr)[-2000:])
+    engine = TlsEngine(exports)
+    yield engine
+    engine.client.close()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Path of a Chromium that can run headless, installed by hack/chromium.sh when missing."""
+    code, stdout, stderr = _run_hack("chromium.sh")
+    lines = stdout.strip().splitlines()
+    if code != 0 or not lines or not Path(lines[-1]).exists():
+        _unavailable("Chromium (hack/chromium.sh)", (stdout + stderr)[-2000:])
+    return lines[-1]
