@@ -10,7 +10,13 @@ data volume or directory is mounted again; nothing else is touched.
 
 from __future__ import annotations
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import docker_engine, docker_plan, env_policy, naming
+from ansible_collections.atelier.workspaces.plugins.module_utils import (
+    docker_engine,
+    docker_plan,
+    env_policy,
+    naming,
+    role_docker,
+)
 
 
 def _names(labels, label):
@@ -67,5 +73,6 @@ def refresh(api, workspace, entries, dry_run):
     config = refreshed_config(container, workspace["inputs"], entries)
     api.remove_container(container["Id"], force=True)
     created = api.create_container_from_config(config, container["Name"].lstrip("/"))
+    role_docker.export_into(api, created["Id"], workspace["name"])
     if workspace["running"]:
         api.start(created["Id"])

@@ -13,9 +13,12 @@ changes from parallel tasks on one engine are not merged.
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
+import time
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import docker_engine, docker_store, roles
+from ansible_collections.atelier.workspaces.plugins.module_utils import docker_engine, docker_store, naming, roles
 from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
 
 DOCUMENT = "roles"
@@ -92,6 +95,36 @@ def export(workspace, found):
     }
     return {"path": EXPORT_PATH, "mode": "0444", "content": json.dumps(content, indent=1, sort_keys=True) + "\n",
             "env": {EXPORT_ENV: EXPORT_PATH}}
+
+
+def _export_archive(exported):
+    """A tar stream with the export file (and its directory) at their place in the container, owned by root."""
+    buffer = io.BytesIO()
+    payload = exported["content"].encode()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        directory = tarfile.TarInfo(exported["path"].rsplit("/", 1)[0].lstrip("/"))
+        directory.type, directory.mode = tarfile.DIRTYPE, 0o755
+        archive.addfile(directory)
+        info = tarfile.TarInfo(exported["path"].lstrip("/"))
+        info.size, info.mode, info.mtime = len(payload), int(exported["mode"], 8), int(time.time())
+        archive.addfile(info, io.BytesIO(payload))
+    return buffer.getvalue()
+
+
+def export_into(api, container_id, workspace):
+    """Write the workspace's roles file into its container (read-only for the workspace's user)."""
+    exported = export(workspace, assignments(api, workspace))
+    api.put_archive(container_id, "/", _export_archive(exported))
+
+
+def refresh_exports(api, workspace=None):
+    """Re-export into the containers of one workspace, or of all after a global change; their names."""
+    refreshed = []
+    for summary in docker_engine.find_containers(api, workspace):
+        name = summary["Labels"][naming.LABEL_WORKSPACE]
+        export_into(api, summary["Id"], name)
+        refreshed.append(name)
+    return refreshed
 
 
 class RoleAssignment:

@@ -63,6 +63,10 @@ def run(module):
     task, close = _task(module, assignment)
     try:
         before, after, holders = task.converge()
+        if assignment["backend"] == "docker" and task.actions and not module.check_mode:
+            # the IDE in front of each workspace reads its roles from the exported file
+            task.actions.extend(f"export roles into workspace {name}"
+                                for name in role_docker.refresh_exports(task.api, assignment["workspace"]))
     except WorkspaceError as error:
         # what was done before the failure stays done, and the result says so
         module.fail_json(msg=str(error), changed=bool(task.actions), actions=task.actions)

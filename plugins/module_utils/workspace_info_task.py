@@ -16,6 +16,8 @@ from ansible_collections.atelier.workspaces.plugins.module_utils import (
     k8s_engine,
     k8s_store,
     naming,
+    role_docker,
+    role_k8s,
     spec,
     swarm_engine,
     workspace_task,
@@ -74,6 +76,8 @@ def run(module):
                 view["log_tail"] = api.logs(container["Id"], tail=LOG_TAIL_LINES).decode(errors="replace")
             workspaces.append(view)
         _add_env_views(workspaces, docker_store.DockerStore(api), env_refresh_docker.workspace_envs(api))
+        for view in workspaces:
+            view["roles"] = role_docker.assignments(api, view["name"])
     finally:
         api.close()
     module.exit_json(changed=False, workspaces=sorted(workspaces, key=lambda w: w["name"]))
@@ -100,6 +104,8 @@ def _run_kubernetes(module):
         cluster = k8s_engine.Cluster(api)
         _add_env_views(views, k8s_store.K8sStore(cluster, params["control_namespace"]),
                        env_refresh_k8s.workspace_envs(cluster, params.get("namespace")))
+        for view in views:
+            view["roles"] = role_k8s.assignments(cluster, view["namespace"], view["name"])
     except WorkspaceError as error:
         module.fail_json(msg=str(error))
     finally:

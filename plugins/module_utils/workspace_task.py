@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -17,6 +18,8 @@ from ansible_collections.atelier.workspaces.plugins.module_utils import (
     env_policy_store,
     k8s_engine,
     k8s_store,
+    role_docker,
+    role_k8s,
     spec,
     swarm_engine,
 )
@@ -123,14 +126,27 @@ def _docker_reconciler(module):
     if module.params.get("swarm_mode"):
         return _swarm_reconciler(module, api, ready)
 
+    roles_document = threading.Lock()  # the roles document is read, changed and written whole
+
     def reconcile(model):
         workspace = docker_engine.DockerWorkspace(api, model, module.check_mode, ready)
         before, after = _reconcile(module, workspace)
         model["warnings"].extend(workspace.warnings)
+        with roles_document:
+            workspace.actions.extend(_docker_roles(api, model, workspace, after, module.check_mode))
         view = docker_engine.describe(after) if after and after.get("Config") else None
         return workspace.actions, view, _diff(_observed_summary(before), model)
 
     return reconcile, api.close, docker_store.DockerStore(api)
+
+
+def _docker_roles(api, model, workspace, after, check_mode):
+    """A removed workspace's role assignments go with it; a new container gets the roles file."""
+    if model["state"] == "absent":
+        return role_docker.remove_workspace_assignments(api, model["name"], check_mode)
+    if "create container" in workspace.actions and after and after.get("Id") and not check_mode:
+        role_docker.export_into(api, after["Id"], model["name"])
+    return []
 
 
 def _swarm_reconciler(module, api, ready):
@@ -158,6 +174,10 @@ def _kubernetes_reconciler(module):
     def reconcile(model):
         workspace = k8s_engine.K8sWorkspace(api, model, module.check_mode, snapshot)
         _before, after = _reconcile(module, workspace)
+        if model["state"] == "absent":
+            # the RBAC bindings of a removed workspace would grant access to a future one of the same name
+            workspace.actions.extend(
+                role_k8s.remove_workspace_bindings(cluster, model["namespace"], model["name"], module.check_mode))
         return workspace.actions, k8s_engine.describe(after, model), workspace.diffs
 
     return reconcile, api.close, k8s_store.K8sStore(cluster, module.params.get("control_namespace"))

@@ -115,6 +115,12 @@ workspaces:
           C(pattern), C(rule:<env>), C(allow-list) or C(system).
       type: list
       elements: dict
+    roles:
+      description:
+        - Role assignments that apply to the workspace, each with C(role), C(subject) (C(kind), C(name)) and
+          C(scope) (C(workspace) or C(global)); see M(atelier.workspaces.workspace_role).
+      type: list
+      elements: dict
     env_stale:
       description:
         - Whether the env policy now gives the workspace a different env than the one it runs with; a restart
