@@ -30,7 +30,8 @@ VOLUME = "atelier-control"
 HOLDER = "atelier-control"
 MOUNT = "/control"
 # An image without files: the holder is never started, and importing it needs no registry.
-HOLDER_IMAGE = "atelier/control-holder:empty"
+HOLDER_REPOSITORY, HOLDER_TAG = "atelier/control-holder", "empty"
+HOLDER_IMAGE = f"{HOLDER_REPOSITORY}:{HOLDER_TAG}"
 
 
 def file_name(document, secret=False):
@@ -110,8 +111,7 @@ class DockerStore:
             if not self.api.volumes(filters={"name": VOLUME}).get("Volumes"):
                 self.api.create_volume(VOLUME, labels=labels)
             if not self.api.images(name=HOLDER_IMAGE, quiet=True):
-                self.api.import_image_from_data(_empty_archive(), repository=HOLDER_IMAGE.split(":")[0],
-                                                tag=HOLDER_IMAGE.split(":")[1])
+                self.api.import_image_from_data(_empty_archive(), repository=HOLDER_REPOSITORY, tag=HOLDER_TAG)
             host_config = self.api.create_host_config(binds={VOLUME: {"bind": MOUNT, "mode": "rw"}},
                                                       network_mode="none")
             self._holder = self.api.create_container(

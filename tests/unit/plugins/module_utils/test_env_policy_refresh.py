@@ -20,10 +20,10 @@ POLICY = env_policy.normalise_policy({
 })
 
 
-def _started(name, policy=POLICY, explicit=None, refs=(), own=None):
-    """A workspace as an engine reports it after the workspace module created it under `policy`."""
+def _started(name, explicit=None, refs=(), own=None):
+    """A workspace as an engine reports it after the workspace module created it under POLICY."""
     explicit = explicit or {}
-    entries, errors = env_policy.effective_env(policy, name, explicit, refs, own, "/code")
+    entries, errors = env_policy.effective_env(POLICY, name, explicit, refs, own, "/code")
     assert not errors
     return {
         "name": name,
