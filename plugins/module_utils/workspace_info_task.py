@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import copy
+import time
 
 from ansible_collections.atelier.workspaces.plugins.module_utils import (
     docker_engine,
@@ -13,6 +14,9 @@ from ansible_collections.atelier.workspaces.plugins.module_utils import (
     env_policy_task,
     env_refresh_docker,
     env_refresh_k8s,
+    idle,
+    idle_docker,
+    idle_k8s,
     k8s_engine,
     k8s_store,
     naming,
@@ -78,9 +82,25 @@ def run(module):
         _add_env_views(workspaces, docker_store.DockerStore(api), env_refresh_docker.workspace_envs(api))
         for view in workspaces:
             view["roles"] = role_docker.assignments(api, view["name"])
+        _add_idle_views(workspaces, idle_docker.observe(api, params.get("name")))
     finally:
         api.close()
     module.exit_json(changed=False, workspaces=sorted(workspaces, key=lambda w: w["name"]))
+
+
+def _add_idle_views(views, observed):
+    """Idle seconds of a running workspace, and why an idle-stopped one was stopped."""
+    by_name = {(workspace["namespace"], workspace["name"]): workspace for workspace in observed}
+    now = time.time()
+    for view in views:
+        workspace = by_name.get((view.get("namespace"), view["name"]))
+        if not workspace:
+            continue
+        view["idle_seconds"] = idle.idle_seconds(now, workspace["started_at"], workspace["last_activity"]) if (
+            workspace["running"]) else None
+        view["max_idle_seconds"] = (workspace["policy"] or {}).get("max_idle_seconds")
+        if workspace["stopped_reason"] and view["status"] == "Stopped":
+            view["stopped_reason"] = workspace["stopped_reason"]
 
 
 def _run_swarm(module, api):
@@ -106,6 +126,7 @@ def _run_kubernetes(module):
                        env_refresh_k8s.workspace_envs(cluster, params.get("namespace")))
         for view in views:
             view["roles"] = role_k8s.assignments(cluster, view["namespace"], view["name"])
+        _add_idle_views(views, idle_k8s.observe(cluster, params.get("namespace"), params.get("name")))
     except WorkspaceError as error:
         module.fail_json(msg=str(error))
     finally:

@@ -115,6 +115,18 @@ workspaces:
           C(pattern), C(rule:<env>), C(allow-list) or C(system).
       type: list
       elements: dict
+    idle_seconds:
+      description:
+        - Seconds since the later of the workspace's start and its last reported activity; null when it is not
+          running. See M(atelier.workspaces.workspace_reaper) for the activity signal.
+      type: int
+    max_idle_seconds:
+      description: The idle limit of its termination policy, when auto termination is on.
+      type: int
+    stopped_reason:
+      description: Why M(atelier.workspaces.workspace_reaper) stopped it, while it stays stopped.
+      type: str
+      returned: when stopped for being idle
     roles:
       description:
         - Role assignments that apply to the workspace, each with C(role), C(subject) (C(kind), C(name)) and

@@ -40,3 +40,20 @@ def run_module(module, args, check=False, diff=False, expect_failure=False, env=
     failed = bool(result.get("failed"))
     assert failed == expect_failure, f"unexpected {'failure' if failed else 'success'}: {result.get('msg')}"
     return result
+
+
+AUDIT_LOG = REPO_ROOT / ".work" / "kwok" / "clusters" / "atelier" / "logs" / "audit.log"
+WRITE_VERBS = ("create", "update", "patch", "delete")
+
+
+def audit_writes(*namespaces):
+    """Write requests the collection sent (to these namespaces), as the API server's audit log recorded them."""
+    count = 0
+    with open(AUDIT_LOG, encoding="utf-8") as log:
+        for line in log:
+            if '"userAgent":"atelier.workspaces"' not in line:
+                continue
+            event = json.loads(line)
+            if not namespaces or event.get("objectRef", {}).get("namespace") in namespaces:
+                count += event["verb"] in WRITE_VERBS
+    return count

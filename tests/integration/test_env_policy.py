@@ -8,10 +8,9 @@ import time
 import uuid
 
 import pytest
-from ansible_runner import REPO_ROOT, run_module
+from ansible_runner import audit_writes, run_module
 
 CANARY = "canary-" + uuid.uuid4().hex
-AUDIT_LOG = REPO_ROOT / ".work" / "kwok" / "clusters" / "atelier" / "logs" / "audit.log"
 DOCKERD_LOG = "/var/log/atelier/dockerd.log"
 POLICY_MODULE = "atelier.workspaces.workspace_env_policy"
 WORKSPACE_MODULE = "atelier.workspaces.workspace"
@@ -191,15 +190,6 @@ def test_bad_policy_names_the_field_and_stores_nothing(docker_client, docker_env
 # ---------------------------------------------------------------- Kubernetes
 
 
-def _writes_by_module():
-    with open(AUDIT_LOG, encoding="utf-8") as log:
-        return sum(
-            json.loads(line)["verb"] in ("create", "update", "patch", "delete")
-            for line in log
-            if '"userAgent":"atelier.workspaces"' in line
-        )
-
-
 @pytest.fixture()
 def k8s_env(k8s_api, kubeconfig):
     """A namespace for the workspaces and a control namespace of their own, removed afterwards."""
@@ -223,9 +213,9 @@ def test_kubernetes_policy_env_stale_report_and_restart(k8s_api, k8s_env):
     run, namespace, connection = k8s_env["outputs"].run, k8s_env["namespace"], k8s_env["connection"]
     policy = {**connection, "namespace": namespace, **seed_policy()}
     assert run(POLICY_MODULE, policy)["changed"] is True
-    writes = _writes_by_module()
+    writes = audit_writes(namespace, k8s_env["control"])
     assert run(POLICY_MODULE, policy)["changed"] is False
-    assert _writes_by_module() == writes
+    assert audit_writes(namespace, k8s_env["control"]) == writes
 
     config_map = core.read_namespaced_config_map("atelier-env-policy", k8s_env["control"])
     assert json.loads(config_map.data["policy.json"])["workspace_env_pattern"] == "dev_{workspace_name}"
@@ -266,10 +256,10 @@ def test_kubernetes_policy_env_stale_report_and_restart(k8s_api, k8s_env):
     assert env_of("pol-ws1")["DEV_ENV_DB"] == "dev-db-2"
     assert template_hash("pol-ws1") != hash1 and template_hash("pol-ws2") == hash2
 
-    writes = _writes_by_module()
+    writes = audit_writes(namespace, k8s_env["control"])
     assert run(POLICY_MODULE, restart)["changed"] is False
     assert run(WORKSPACE_MODULE, workspace("pol-ws1", secrets=shared))["changed"] is False
-    assert _writes_by_module() == writes, "re-runs after the restart sent write requests"
+    assert audit_writes(namespace, k8s_env["control"]) == writes, "re-runs after the restart sent write requests"
 
     removed = run(POLICY_MODULE, {**connection, "namespace": namespace, "state": "absent"})
     assert removed["changed"] is True

@@ -1,30 +1,17 @@
 """The workspace module against the real API server: objects checked in the API, writes counted in its audit log."""
 
 import base64
-import json
 import time
 import uuid
 
 import pytest
-from ansible_runner import REPO_ROOT, run_module
+from ansible_runner import AUDIT_LOG, audit_writes, run_module  # noqa: F401 (AUDIT_LOG: used by other tests)
 
 kubernetes = pytest.importorskip("kubernetes")
 from kubernetes.client import AppsV1Api, CoreV1Api  # noqa: E402
 from kubernetes.client.exceptions import ApiException  # noqa: E402
 
-AUDIT_LOG = REPO_ROOT / ".work" / "kwok" / "clusters" / "atelier" / "logs" / "audit.log"
 CANARY = "canary-" + uuid.uuid4().hex
-
-
-def _writes_by_module():
-    """Write requests the collection sent, as the API server's audit log recorded them."""
-    count = 0
-    with open(AUDIT_LOG, encoding="utf-8") as log:
-        for line in log:
-            if '"userAgent":"atelier.workspaces"' in line:
-                event = json.loads(line)
-                count += event["verb"] in ("create", "update", "patch", "delete")
-    return count
 
 
 @pytest.fixture()
@@ -53,10 +40,10 @@ def args(kubeconfig, namespace):
 
 def _converge_twice(arguments, **kwargs):
     first = run_module("atelier.workspaces.workspace", arguments, **kwargs)
-    writes = _writes_by_module()
+    writes = audit_writes()
     second = run_module("atelier.workspaces.workspace", arguments, **kwargs)
     assert second["changed"] is False, second["actions"]
-    assert _writes_by_module() == writes, "the unchanged re-run sent write requests"
+    assert audit_writes() == writes, "the unchanged re-run sent write requests"
     return first
 
 
@@ -160,11 +147,11 @@ def test_scheduler_places_gpu_and_zone_workspaces(k8s_api, namespace, args):
 
 
 def test_check_mode_predicts_and_writes_nothing(k8s_api, namespace, args):
-    writes = _writes_by_module()
+    writes = audit_writes()
     result = run_module("atelier.workspaces.workspace", args, check=True, diff=True)
     assert result["changed"] is True
     assert "create StatefulSet/ws" in result["actions"]
-    assert _writes_by_module() == writes
+    assert audit_writes() == writes
     assert AppsV1Api(k8s_api).list_namespaced_stateful_set(namespace).items == [] if _namespace_exists(
         k8s_api, namespace) else True
     assert CANARY not in result["_output"]
@@ -190,11 +177,11 @@ def _namespace_exists(k8s_api, namespace):
 
 def test_changing_the_claim_class_is_refused_and_changes_nothing(k8s_api, namespace, args):
     run_module("atelier.workspaces.workspace", args)
-    writes = _writes_by_module()
+    writes = audit_writes()
     result = run_module(
         "atelier.workspaces.workspace", {**args, "storage": {"size": "1Gi", "class": "fast"}}, expect_failure=True)
     assert result["msg"].startswith("storage.class:")
-    assert _writes_by_module() == writes
+    assert audit_writes() == writes
     claim = CoreV1Api(k8s_api).read_namespaced_persistent_volume_claim("ws-data", namespace)
     assert claim.spec.storage_class_name == "standard"
 
@@ -217,10 +204,10 @@ def test_changing_the_claim_class_is_refused_and_changes_nothing(k8s_api, namesp
     ({"wait_timeout": 0}, "wait_timeout:"),
 ])
 def test_bad_input_names_the_field_and_writes_nothing(namespace, args, overrides, field):
-    writes = _writes_by_module()
+    writes = audit_writes()
     result = run_module("atelier.workspaces.workspace", {**args, **overrides}, expect_failure=True)
     assert field in result["msg"]
-    assert _writes_by_module() == writes
+    assert audit_writes() == writes
 
 
 def test_bulk_reconciles_many_workspaces_in_one_task(k8s_api, namespace, args):
@@ -246,11 +233,11 @@ def test_bulk_reconciles_many_workspaces_in_one_task(k8s_api, namespace, args):
 def test_bulk_checks_every_entry_before_applying_any(k8s_api, namespace, args):
     task = {**args, "workspaces": [{"name": "good"}, {"name": "bad", "resources": {"cpu": "lots"}}, {"name": "good"}]}
     del task["name"]
-    writes = _writes_by_module()
+    writes = audit_writes()
     result = run_module("atelier.workspaces.workspace", task, expect_failure=True)
     assert "workspaces[1].resources.cpu:" in result["msg"]
     assert "workspaces[2].name: 'good' is listed twice" in result["msg"]
-    assert _writes_by_module() == writes
+    assert audit_writes() == writes
 
 
 def test_info_reports_running_stopped_and_explains_unschedulable(k8s_api, namespace, args):
@@ -324,9 +311,9 @@ def test_shared_ingress_keeps_every_path_under_parallel_creation(k8s_api, namesp
         return {path.backend.service.name: path.path for path in rule.http.paths}
 
     assert paths() == {name: f"/u/{name}" for name in [*names, "first"]}
-    writes = _writes_by_module()
+    writes = audit_writes()
     again = run_module("atelier.workspaces.workspace", {**args, "name": "p07", "wait": False, "ingress": shared})
-    assert again["changed"] is False and _writes_by_module() == writes
+    assert again["changed"] is False and audit_writes() == writes
 
     removed = run_module("atelier.workspaces.workspace", {**args, "name": "p07", "state": "absent"})
     assert "remove from Ingress/workspaces" in removed["actions"]

@@ -1,0 +1,51 @@
+# Copyright: atelier.workspaces contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Idle Kubernetes workspaces: observed from the StatefulSet and its pod, stopped by scaling to zero.
+
+The stop is written under a field manager of its own with the reason as an
+annotation, so the workspace module's next run keeps the workspace stopped
+(``state: present`` keeps the replica count) and workspace_info can say why.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.atelier.workspaces.plugins.module_utils import idle, naming
+
+REAPER_FIELD_MANAGER = "atelier.workspaces-reaper"
+
+
+def observe(cluster, namespace=None, name=None):
+    """Every workspace (or one) with what its idle time is computed from."""
+    where = f"/namespaces/{namespace}" if namespace else ""
+    found = cluster.call("GET", f"/apis/apps/v1{where}/statefulsets",
+                         query={"labelSelector": naming.label_selector(name)})
+    observed = []
+    for statefulset in (found or {}).get("items", []):
+        meta = statefulset["metadata"]
+        workspace = meta["labels"][naming.LABEL_WORKSPACE]
+        running = statefulset["spec"].get("replicas", 1) > 0
+        pod = cluster.call("GET", f"/api/v1/namespaces/{meta['namespace']}/pods/{workspace}-0") if running else None
+        annotations = meta.get("annotations") or {}
+        observed.append({
+            "name": workspace,
+            "namespace": meta["namespace"],
+            "running": running and pod is not None,
+            "policy": idle.termination_policy(annotations),
+            "started_at": idle.parse_time(((pod or {}).get("status") or {}).get("startTime")),
+            "last_activity": idle.parse_time(annotations.get(idle.ANNOTATION_LAST_ACTIVITY)),
+            "stopped_reason": annotations.get(idle.ANNOTATION_STOPPED_REASON),
+        })
+    return observed
+
+
+def stop(cluster, workspace, reason, dry_run):
+    query = {"fieldManager": REAPER_FIELD_MANAGER, "force": "true"}
+    if dry_run:
+        query["dryRun"] = "All"
+    namespace, name = workspace["namespace"], workspace["name"]
+    cluster.call("PATCH", f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}", body={
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": name, "namespace": namespace, "annotations": {idle.ANNOTATION_STOPPED_REASON: reason}},
+        "spec": {"replicas": 0},
+    }, query=query, content_type="application/apply-patch+yaml")
