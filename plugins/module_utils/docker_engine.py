@@ -9,10 +9,12 @@ it only reports the actions it would take.
 
 from __future__ import annotations
 
+import io
 import os
+import tarfile
 import time
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import docker_plan, naming
+from ansible_collections.atelier.workspaces.plugins.module_utils import docker_plan, lifecycle, naming
 from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
 
 try:
@@ -30,14 +32,68 @@ except ImportError as import_error:  # reported by the module with missing_requi
 SECURITY_OPT = ["no-new-privileges"]
 CAP_DROP = ["ALL"]
 SETTLE_SECONDS = 0.5
+API_TIMEOUT = 60
+OUTPUT_LIMIT = 64 * 1024  # of each stream of a lifecycle command kept in the result
+
+
+def _read_timeout(params):
+    """A minute, or the longest wait_timeout of the task: lifecycle commands run within one API call."""
+    entries = params.get("workspaces") if isinstance(params.get("workspaces"), list) else []
+    waits = [params.get("wait_timeout"), *(entry.get("wait_timeout") for entry in entries if isinstance(entry, dict))]
+    return max([API_TIMEOUT, *(wait for wait in waits if isinstance(wait, int))])
+
+
+if HAS_DOCKER:
+
+    class _EngineClient(docker.APIClient):
+        """docker.APIClient that keeps the CA it was given (cert_path/ca.pem).
+
+        requests lets REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE replace a session's CA on every
+        request (psf/requests#3829), which breaks tls_verify wherever those are set.
+        """
+
+        def merge_environment_settings(self, url, proxies, stream, verify, cert):
+            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            settings["verify"] = self.verify if verify is None else verify
+            return settings
+
+
+def _connection_error(where, cert_path, error):
+    """Which option to fix, from the reason the engine could not be reached."""
+    text = str(error)
+    if "Client sent an HTTP request to an HTTPS server" in text:
+        return (
+            f"tls_verify: the Docker engine at {where} only accepts TLS clients; set tls_verify: true and "
+            f"cert_path (DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH) to a directory with ca.pem, cert.pem and key.pem"
+        )
+    if "mismatch" in text and "CERTIFICATE_VERIFY_FAILED" in text:
+        return (
+            f"docker_host: the certificate of the Docker engine is not valid for the address in {where} ({text}); "
+            f"use a host name or address its certificate names"
+        )
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return (
+            f"cert_path: {cert_path}/ca.pem did not sign the certificate of the Docker engine at {where} ({text}); "
+            f"put the CA that signed the engine's --tlscert there as ca.pem"
+        )
+    if any(alert in text for alert in ("ALERT_BAD_CERTIFICATE", "ALERT_UNKNOWN_CA", "ALERT_CERTIFICATE_REQUIRED")):
+        return (
+            f"cert_path: the Docker engine at {where} refused the client certificate {cert_path}/cert.pem ({text}); "
+            f"use a client certificate signed by the CA the engine trusts (its --tlscacert)"
+        )
+    return (
+        f"docker_host: cannot reach the Docker engine at {where} ({error}); start the engine "
+        f"or set docker_host (DOCKER_HOST), tls_verify and cert_path"
+    )
 
 
 def connect(params):
     """A low-level API client for the engine named by the connection options."""
     base_url = params.get("docker_host") or "unix:///var/run/docker.sock"
+    where = base_url
     tls = False
+    cert_path = params.get("cert_path") or os.path.expanduser("~/.docker")
     if params.get("tls_verify") or params.get("cert_path"):
-        cert_path = params.get("cert_path") or os.path.expanduser("~/.docker")
         files = {name: os.path.join(cert_path, name) for name in ("ca.pem", "cert.pem", "key.pem")}
         unreadable = [path for path in files.values() if not os.access(path, os.R_OK)]
         if unreadable:
@@ -52,12 +108,9 @@ def connect(params):
         )
         base_url = base_url.replace("tcp://", "https://")
     try:
-        client = docker.APIClient(base_url=base_url, tls=tls, version="auto", timeout=60)
+        client = _EngineClient(base_url=base_url, tls=tls, version="auto", timeout=_read_timeout(params))
     except DockerException as error:
-        raise WorkspaceError(
-            f"docker_host: cannot reach the Docker engine at {base_url} ({error}); start the engine "
-            f"or set docker_host (DOCKER_HOST), tls_verify and cert_path"
-        ) from None
+        raise WorkspaceError(_connection_error(where, cert_path, error)) from None
     return client
 
 
@@ -107,6 +160,8 @@ class DockerWorkspace:
         self.check_mode = check_mode
         self.actions = []
         self.warnings = []
+        # what the lifecycle commands printed, for the task result
+        self.extra_result = {}
         # images and networks already known to be there, shared by the workspaces of one task
         self.ready = ready if ready is not None else set()
 
@@ -137,10 +192,15 @@ class DockerWorkspace:
         self._ensure_network()
         self._ensure_storage()
         container, created = self._ensure_container(before, desired)
-        self._ensure_run_state(container, created, before)
+        started = self._ensure_run_state(container, created, before)
         after = self.current() if not self.check_mode else container
-        if after and self.model["wait"] and not self.check_mode and self.model["state"] != "stopped":
+        # present leaves a stopped workspace stopped: only one that is meant to run is waited for
+        meant_to_run = self.model["state"] in ("running", "restarted") or started or (
+            after and after["State"].get("Running"))
+        if after and self.model["wait"] and not self.check_mode and meant_to_run:
             after = self._wait_running(after)
+        if after and self.model["state"] != "stopped":
+            self._run_lifecycle(after, started)
         return before, after
 
     def _remove(self, before):
@@ -197,6 +257,8 @@ class DockerWorkspace:
         if before:
             # a new container on the same data: the volume or directory is kept
             self._do("remove container (settings changed)", self.api.remove_container, before["Id"], force=True)
+        if self.model["storage"]["kind"] == "shared" and not self.check_mode:
+            self._ensure_shared_directory()
         created = self._do(
             "create container",
             self.api.create_container,
@@ -214,6 +276,50 @@ class DockerWorkspace:
         container = self.api.inspect_container(created["Id"]) if created else {"Id": None, "State": {}}
         return container, True
 
+    def _ensure_shared_directory(self):
+        """Create <shared_path>/<prefix>/<name> on the engine's host, owned by the workspace user.
+
+        The engine may be on another host, so a short-lived root container of the workspace image
+        does it, with only shared_path mounted. An existing directory is left as it is.
+        """
+        storage = self.model["storage"]
+        root = storage["shared_path"].rstrip("/") or "/"
+        target = f"/shared/{storage['subpath']}"
+        script = '[ -d "$1" ] && exit 0; mkdir -p "$1" && chown "$2" "$1" && chmod 2775 "$1" && echo created'
+        try:
+            helper = self.api.create_container(
+                self.model["image"],
+                entrypoint=["/bin/sh", "-c", script, "sh"],
+                command=[target, self.model["user"]],
+                user="0",
+                labels={naming.LABEL_MANAGED_BY: naming.MANAGED_BY},
+                host_config=self.api.create_host_config(
+                    mounts=[Mount(target="/shared", source=root, type="bind")],
+                    network_mode="none",
+                    cap_drop=CAP_DROP,
+                    cap_add=["CHOWN", "DAC_OVERRIDE", "FOWNER"],
+                    security_opt=SECURITY_OPT,
+                ),
+            )
+        except APIError as error:
+            raise WorkspaceError(
+                f"storage.shared_path: cannot use {root} on the engine host ({error.explanation or error}); "
+                f"create that directory there first"
+            ) from None
+        try:
+            self.api.start(helper["Id"])
+            code = self.api.wait(helper["Id"], timeout=60)["StatusCode"]
+            output = self.api.logs(helper["Id"]).decode(errors="replace").strip()
+        finally:
+            self.api.remove_container(helper["Id"], force=True)
+        if code:
+            raise WorkspaceError(
+                f"storage.shared_path: could not create {root}/{storage['subpath']} for user "
+                f"{self.model['user']} on the engine host: {output}"
+            )
+        if output.endswith("created"):
+            self.actions.append(f"create directory {storage['subpath']}")
+
     def _update_limits(self, container, resources):
         host = container["HostConfig"]
         current = {"cpu_quota": host.get("CpuQuota") or 0, "memory": host.get("Memory") or 0}
@@ -228,20 +334,87 @@ class DockerWorkspace:
         )
 
     def _ensure_run_state(self, container, created, before):
+        """Start, stop or restart as the state asks; True when the workspace (re)starts."""
         state = self.model["state"]
         running = bool(container.get("State", {}).get("Running"))
         was_running = bool(before and before["State"].get("Running"))
         if state == "stopped":
             if running:
                 self._do("stop", self.api.stop, container["Id"])
-            return
+            return False
         if state == "restarted" and running:
             self._do("restart", self.api.restart, container["Id"])
-            return
+            return True
         # present keeps a stopped workspace stopped, also across a re-create
         start = state in ("running", "restarted") or (created and (before is None or was_running))
         if start and not running:
             self._do("start", self.api.start, container["Id"])
+            return True
+        return False
+
+    def _run_lifecycle(self, container, started):
+        """After a (re)start: on_startup unless the data has seen this version of it, then post_start.
+
+        A failure removes the container (the data stays), as Kubernetes does not let such a pod
+        run, so the next run creates it again and retries.
+        """
+        workspace_lifecycle = self.model["lifecycle"]
+        startup, post_start = workspace_lifecycle["startup"], workspace_lifecycle["post_start"]
+        if not started or not (startup or post_start):
+            return
+        try:
+            if startup and (self.check_mode or self._startup_pending(container, startup)):
+                script = lifecycle.startup_script(startup, self.model["user_code_path"])
+                self._run("on_startup", container, ["/bin/sh", "-c", script])
+            if post_start:
+                if post_start["hook"] is not None and not self.check_mode:
+                    # copied at every start: a container re-created elsewhere (an env refresh) lacks it
+                    self._copy_hook(container, post_start["hook"])
+                self._run("post_start", container, lifecycle.post_start_command(post_start))
+        except WorkspaceError:
+            self._do("remove container (lifecycle command failed)", self.api.remove_container, container["Id"],
+                     force=True)
+            raise
+
+    def _startup_pending(self, container, startup):
+        """Whether the data directory lacks the marker of this version of on_startup (only runs cat)."""
+        code, stdout, _stderr = self._exec(container, ["cat", lifecycle.startup_marker(self.model["user_code_path"])])
+        return code != 0 or stdout.strip() != lifecycle.fingerprint(startup)
+
+    def _run(self, what, container, argv):
+        """Run a lifecycle command; its output goes into the result, a failure fails the task with it."""
+        if self.check_mode:
+            self.actions.append(f"run {what}")
+            return
+        code, stdout, stderr = self._exec(container, argv)
+        self.actions.append(f"run {what}")
+        self.extra_result[what] = {"rc": code, "stdout": stdout[-OUTPUT_LIMIT:], "stderr": stderr[-OUTPUT_LIMIT:]}
+        if code != 0:
+            field = "lifecycle_config.post_start" if what == "post_start" else "on_startup"
+            raise WorkspaceError(f"{field}: failed in the workspace with exit status {code}; "
+                                 f"stderr:\n{_tail(stderr)}\nstdout:\n{_tail(stdout)}")
+
+    def _exec(self, container, argv):
+        """(exit status, stdout, stderr) of argv run in the workspace as its user, in its data directory."""
+        try:
+            created = self.api.exec_create(container["Id"], argv, user=self.model["user"],
+                                           workdir=self.model["user_code_path"])
+            stdout, stderr = self.api.exec_start(created["Id"], demux=True)
+            code = self.api.exec_inspect(created["Id"])["ExitCode"]
+        except OSError as error:  # an APIError is one too
+            if isinstance(error, APIError):
+                raise WorkspaceError(f"running a lifecycle command failed: {error.explanation or error}") from None
+            # any other: the read timed out (see _read_timeout)
+            raise WorkspaceError(f"wait_timeout: a lifecycle command did not finish within "
+                                 f"{self.api.timeout}s ({error})") from None
+        return code, (stdout or b"").decode(errors="replace"), (stderr or b"").decode(errors="replace")
+
+    def _copy_hook(self, container, hook):
+        try:
+            self.api.put_archive(container["Id"], "/", _hook_archive(hook))
+        except APIError as error:
+            raise WorkspaceError(f"{lifecycle.HOOK_FIELD}: copying the hook into the workspace failed: "
+                                 f"{error.explanation or error}") from None
 
     def _wait_running(self, container):
         """Wait until the container runs and keeps running for a moment; a crash is an error with its log."""
@@ -265,6 +438,26 @@ class DockerWorkspace:
                 raise WorkspaceError(f"wait_timeout: the workspace was not running after {self.model['wait_timeout']}s")
             time.sleep(SETTLE_SECONDS)
             container = self.api.inspect_container(container["Id"])
+
+
+def _tail(text, lines=20):
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def _hook_archive(hook):
+    """A tar stream with the post-start hook at its place in the container, executable by any user."""
+    data = hook.encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        parts = lifecycle.HOOKS_DIR.strip("/").split("/")
+        for depth in range(1, len(parts) + 1):
+            folder = tarfile.TarInfo("/".join(parts[:depth]))
+            folder.type, folder.mode, folder.mtime = tarfile.DIRTYPE, 0o755, int(time.time())
+            archive.addfile(folder)
+        member = tarfile.TarInfo(f"{'/'.join(parts)}/{lifecycle.POST_START_HOOK}")
+        member.size, member.mode, member.mtime = len(data), lifecycle.HOOK_MODE, int(time.time())
+        archive.addfile(member, io.BytesIO(data))
+    return buffer.getvalue()
 
 
 def describe(container):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import env_policy, naming
+from ansible_collections.atelier.workspaces.plugins.module_utils import env_policy, lifecycle, naming
 
 NETWORK = "atelier-workspaces"
 CONTAINER_PREFIX = "atelier-"
@@ -64,6 +64,25 @@ def _fingerprint(value):
     return hashlib.sha256(encoded).hexdigest()[:16]
 
 
+def _lifecycle_settings(model):
+    """The lifecycle settings that need a new container.
+
+    Labels (the idle policy) cannot change on a container, and changed startup commands or
+    hooks restart the workspace deliberately, as a new pod template does on Kubernetes.
+    Empty for a workspace without them, so its spec hash stays what it was.
+    """
+    workspace_lifecycle = model["lifecycle"]
+    settings = {}
+    if workspace_lifecycle["termination"]:
+        settings["termination"] = workspace_lifecycle["termination"]
+    if workspace_lifecycle["startup"]:
+        settings["startup"] = lifecycle.fingerprint(workspace_lifecycle["startup"])
+    if workspace_lifecycle["post_start"]:
+        settings["post_start"] = {"command": workspace_lifecycle["post_start"]["command"],
+                                  "hook": lifecycle.hook_fingerprint(workspace_lifecycle["post_start"])}
+    return settings
+
+
 def desired_container(model):
     """Everything needed to create the workspace container, as plain data."""
     env = {entry["name"]: entry["value"] for entry in model["env"]}
@@ -81,6 +100,7 @@ def desired_container(model):
         # removing a limit is not something the engine does in place
         "limited": {key: bool(value) for key, value in live_resources(model).items()},
     }
+    recreate.update(_lifecycle_settings(model))
     labels = dict(model["labels"])
     labels.update(naming.owned_labels(model["name"]))
     labels.update({
@@ -91,6 +111,7 @@ def desired_container(model):
         LABEL_PORT: str(model["port"]),
         LABEL_ENV_INPUTS: env_policy.encode_inputs(model["env_inputs"]),
     })
+    labels.update(lifecycle.termination_metadata(model["lifecycle"]["termination"]))
     if model["public_url"]:
         labels[LABEL_PUBLIC_URL] = model["public_url"]
     return {

@@ -13,7 +13,7 @@ import json
 import os
 import time
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import k8s_plan, naming
+from ansible_collections.atelier.workspaces.plugins.module_utils import k8s_plan, lifecycle, naming
 from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
 
 try:
@@ -34,13 +34,20 @@ USER_AGENT = "atelier.workspaces"
 # kind -> (API prefix, plural); every kind a workspace owns
 KINDS = {
     "Secret": ("/api/v1", "secrets"),
+    "ConfigMap": ("/api/v1", "configmaps"),
+    "ServiceAccount": ("/api/v1", "serviceaccounts"),
     "PersistentVolumeClaim": ("/api/v1", "persistentvolumeclaims"),
     "Service": ("/api/v1", "services"),
     "StatefulSet": ("/apis/apps/v1", "statefulsets"),
     "Ingress": ("/apis/networking.k8s.io/v1", "ingresses"),
     "VirtualService": ("/apis/networking.istio.io/v1", "virtualservices"),
 }
-REMOVE_ORDER = ("Ingress", "VirtualService", "StatefulSet", "Service", "Secret", "PersistentVolumeClaim")
+REMOVE_ORDER = ("Ingress", "VirtualService", "StatefulSet", "Service", "ConfigMap", "Secret", "ServiceAccount",
+                "PersistentVolumeClaim")
+# Owned kinds a workspace may stop needing (a post-start hook taken out): removed when no longer planned.
+PRUNED_KINDS = ("ConfigMap",)
+# Annotations the plan may drop; first_difference only sees what the plan sets, so these are compared both ways.
+OPTIONAL_ANNOTATIONS = lifecycle.TERMINATION_KEYS
 ROUTE_KINDS = ("Ingress", "VirtualService")
 CONFLICT_RETRIES = 20
 
@@ -155,6 +162,14 @@ def first_difference(desired, actual, path=""):
     return None if desired == actual else path
 
 
+def dropped_annotation(desired, actual):
+    """Path of an optional annotation the server holds but the plan no longer sets, or None."""
+    held = (actual.get("metadata") or {}).get("annotations") or {}
+    planned = (desired.get("metadata") or {}).get("annotations") or {}
+    dropped = sorted(key for key in OPTIONAL_ANNOTATIONS if key in held and key not in planned)
+    return f"metadata.annotations.{dropped[0]}" if dropped else None
+
+
 def redacted(obj):
     """An object as diff mode shows it: Secret values hidden."""
     if obj and obj.get("kind") == "Secret" and obj.get("data"):
@@ -182,8 +197,9 @@ class Snapshot:
                 api_version = KINDS[kind][0].split("/", 2)[-1]  # a list's items carry neither kind nor apiVersion
                 for item in self.cluster.list_owned(kind, namespace, self.single):
                     item.update(kind=kind, apiVersion=api_version)
-                    owner = item["metadata"]["labels"][naming.LABEL_WORKSPACE]
-                    found.setdefault(owner, {})[(kind, item["metadata"]["name"])] = item
+                    owner = item["metadata"]["labels"].get(naming.LABEL_WORKSPACE)
+                    if owner:  # shared routes and control documents are managed too, but owned by no workspace
+                        found.setdefault(owner, {})[(kind, item["metadata"]["name"])] = item
             self._objects[namespace] = found
         return self._objects[namespace].get(workspace, {})
 
@@ -197,6 +213,12 @@ class Snapshot:
         self._objects.setdefault(namespace, {})
 
 
+def _first_change(obj, current):
+    """The field to name in the action: a spec change first, since that is what restarts or reschedules."""
+    in_spec = first_difference({"spec": obj["spec"]}, current) if "spec" in obj else None
+    return in_spec or first_difference(obj, current) or dropped_annotation(obj, current)
+
+
 class K8sWorkspace:
     """One workspace in one namespace: compare with the snapshot, apply the difference, wait."""
 
@@ -207,6 +229,8 @@ class K8sWorkspace:
         self.check_mode = check_mode
         self.actions = []
         self.diffs = []
+        # nothing runs in the cluster on the module's behalf, so nothing to add to the result
+        self.extra_result = {}
         self.namespace_missing = False
 
     def reconcile(self):
@@ -226,6 +250,7 @@ class K8sWorkspace:
         for obj in objects:
             key = (obj["kind"], obj["metadata"]["name"])
             after[key] = self._converge(obj, existing.get(key)) or existing.get(key)
+        self._prune(existing, objects, after)
         if self.check_mode:
             return existing, None
         if self.model["wait"] and self.actions:
@@ -254,7 +279,7 @@ class K8sWorkspace:
                 self.snapshot.namespace_created(namespace)
 
     def _converge(self, obj, current):
-        difference = first_difference(obj, current) if current is not None else "new"
+        difference = "new" if current is None else _first_change(obj, current)
         if difference is None:
             return
         if obj["kind"] == "PersistentVolumeClaim" and current is not None:
@@ -267,6 +292,18 @@ class K8sWorkspace:
         result = obj if dry_run_impossible else self.cluster.apply(obj, dry_run=self.check_mode)
         self.diffs.append({"before": redacted(current) or {}, "after": redacted(result) or {}})
         return result
+
+    def _prune(self, existing, objects, after):
+        planned = {(obj["kind"], obj["metadata"]["name"]) for obj in objects}
+        for (kind, name), obj in existing.items():
+            if kind in PRUNED_KINDS and (kind, name) not in planned:
+                self._delete(kind, name, obj)
+                after.pop((kind, name), None)
+
+    def _delete(self, kind, name, obj):
+        self.actions.append(f"delete {kind}/{name}")
+        self.cluster.delete(kind, self.model["namespace"], name, dry_run=self.check_mode)
+        self.diffs.append({"before": redacted(obj), "after": {}})
 
     def _refuse_claim_change(self, desired, current):
         want, have = desired["spec"], current["spec"]
@@ -343,9 +380,7 @@ class K8sWorkspace:
                 continue
             for (found_kind, name), obj in existing.items():
                 if found_kind == kind:
-                    self.actions.append(f"delete {kind}/{name}")
-                    self.cluster.delete(kind, self.model["namespace"], name, dry_run=self.check_mode)
-                    self.diffs.append({"before": redacted(obj), "after": {}})
+                    self._delete(kind, name, obj)
 
     def _wait(self, replicas):
         namespace, pod = self.model["namespace"], f"{self.model['name']}-0"

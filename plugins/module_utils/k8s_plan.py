@@ -12,13 +12,17 @@ from __future__ import annotations
 import base64
 import copy
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import env_policy, naming
+from ansible_collections.atelier.workspaces.plugins.module_utils import env_policy, k8s_container, lifecycle, naming
 
 ANNOTATION_CONFIG_HASH = "workspaces.atelier.dev/config-hash"
 # what the workspace was given, so a policy change can recompute its env (no secret values)
 ANNOTATION_ENV_INPUTS = "workspaces.atelier.dev/env-inputs"
+# the post-start hook's content lives in a ConfigMap; its hash in the pod template restarts the pod when it changes
+ANNOTATION_HOOKS_HASH = "workspaces.atelier.dev/hooks-hash"
 IDE_PORT_NAME = "ide"
 DATA_VOLUME = "data"
+HOOKS_VOLUME = "hooks"
+STARTUP_CONTAINER = "startup"
 _BINARY_SUFFIXES = (("Pi", 1024**5), ("Ti", 1024**4), ("Gi", 1024**3), ("Mi", 1024**2), ("Ki", 1024))
 
 
@@ -63,29 +67,65 @@ def _data_volume(model):
     return {"name": DATA_VOLUME, "persistentVolumeClaim": {"claimName": claim}}
 
 
-def _container(model):
+def _data_mount(model):
     mount = {"name": DATA_VOLUME, "mountPath": model["user_code_path"]}
     if model["storage"]["kind"] == "shared":
         mount["subPath"] = model["storage"]["subpath"]
+    return mount
+
+
+def _security_context():
+    return {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True}
+
+
+def _env_from(model):
+    return [{"secretRef": {"name": naming.object_name(model["name"], "env")}}]
+
+
+def _container(model):
     container = {
         "name": "workspace",
         "image": model["image"],
-        "envFrom": [{"secretRef": {"name": naming.object_name(model["name"], "env")}}],
+        "envFrom": _env_from(model),
         "ports": [{"name": IDE_PORT_NAME, "containerPort": model["port"], "protocol": "TCP"}],
         "workingDir": model["user_code_path"],
-        "volumeMounts": [mount],
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            "runAsNonRoot": True,
-        },
+        "volumeMounts": [_data_mount(model)],
+        "securityContext": _security_context(),
     }
     if model["command"]:
         container["command"] = model["command"]
     resources = _resources(model)
     if resources:
         container["resources"] = resources
+    post_start = model["lifecycle"]["post_start"]
+    if post_start:
+        container["lifecycle"] = {"postStart": {"exec": {"command": lifecycle.post_start_command(post_start)}}}
+    if lifecycle.hook_fingerprint(post_start):
+        container["volumeMounts"].append({"name": HOOKS_VOLUME, "mountPath": lifecycle.HOOKS_DIR, "readOnly": True})
+    for fields in model["container_fields"]:
+        container = k8s_container.merge(container, fields)
     return container
+
+
+def _startup_container(model):
+    """The init container that clones git.repo and runs on_startup, on the workspace's data, as the workspace."""
+    return {
+        "name": STARTUP_CONTAINER,
+        "image": model["image"],
+        "command": ["/bin/sh", "-c", lifecycle.startup_script(model["lifecycle"]["startup"], model["user_code_path"])],
+        "envFrom": _env_from(model),
+        "workingDir": model["user_code_path"],
+        "volumeMounts": [_data_mount(model)],
+        "securityContext": _security_context(),
+    }
+
+
+def _volumes(model):
+    volumes = [_data_volume(model)]
+    if lifecycle.hook_fingerprint(model["lifecycle"]["post_start"]):
+        volumes.append({"name": HOOKS_VOLUME, "configMap": {
+            "name": naming.object_name(model["name"], "hooks"), "defaultMode": lifecycle.HOOK_MODE}})
+    return volumes
 
 
 def _pod_spec(model):
@@ -95,12 +135,15 @@ def _pod_spec(model):
         node_selector[model["accelerator_label"]] = model["resources"]["accelerator"]
     user = int(model["user"].split(":")[0]) if model["user"].split(":")[0].isdigit() else 1000
     spec = {
-        "automountServiceAccountToken": False,
-        "securityContext": {"runAsUser": user, "runAsGroup": 0, "fsGroup": 0},
+        "serviceAccountName": model["name"],
+        "automountServiceAccountToken": model["service_account_token"],
+        "securityContext": {"runAsUser": user, "runAsGroup": 0, "fsGroup": 0,
+                            "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [_container(model)],
-        "volumes": [_data_volume(model)],
+        "volumes": _volumes(model),
     }
     optional = {
+        "initContainers": [_startup_container(model)] if model["lifecycle"]["startup"] else [],
         "nodeSelector": node_selector,
         "affinity": scheduling["affinity"],
         "tolerations": scheduling["tolerations"],
@@ -112,11 +155,37 @@ def _pod_spec(model):
     return spec
 
 
+def _identity_objects(model):
+    """The workspace's own ServiceAccount (no token unless asked for) and its hooks ConfigMap, if it has a hook."""
+    objects = [{
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": _meta(model, model["name"]),
+        "automountServiceAccountToken": False,
+    }]
+    post_start = model["lifecycle"]["post_start"]
+    if lifecycle.hook_fingerprint(post_start):
+        objects.append({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": _meta(model, naming.object_name(model["name"], "hooks")),
+            "data": {lifecycle.POST_START_HOOK: post_start["hook"]},
+        })
+    return objects
+
+
+def _template_annotations(model):
+    annotations = {ANNOTATION_CONFIG_HASH: env_policy.config_hash(model["env"])}
+    hook_hash = lifecycle.hook_fingerprint(model["lifecycle"]["post_start"])
+    if hook_hash:
+        annotations[ANNOTATION_HOOKS_HASH] = hook_hash
+    return annotations
+
+
 def desired_objects(model, replicas):
     """The objects of one workspace, in the order they are applied."""
     name = model["name"]
     selector = naming.owned_labels(name)
-    config_hash = env_policy.config_hash(model["env"])
     objects = [{
         "apiVersion": "v1",
         "kind": "Secret",
@@ -142,16 +211,19 @@ def desired_objects(model, replicas):
     })
     if model["ingress"] and not model["ingress"]["shared_name"]:
         objects.append(own_route(model))
+    objects.extend(_identity_objects(model))
+    annotations = {ANNOTATION_ENV_INPUTS: env_policy.encode_inputs(model["env_inputs"])}
+    annotations.update(lifecycle.termination_metadata(model["lifecycle"]["termination"]))
     objects.append({
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
-        "metadata": _meta(model, name, {ANNOTATION_ENV_INPUTS: env_policy.encode_inputs(model["env_inputs"])}),
+        "metadata": _meta(model, name, annotations),
         "spec": {
             "replicas": replicas,
             "serviceName": name,
             "selector": {"matchLabels": selector},
             "template": {
-                "metadata": {"labels": selector, "annotations": {ANNOTATION_CONFIG_HASH: config_hash}},
+                "metadata": {"labels": selector, "annotations": _template_annotations(model)},
                 "spec": _pod_spec(model),
             },
         },

@@ -12,7 +12,13 @@ import copy
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import env_policy, naming, quantities
+from ansible_collections.atelier.workspaces.plugins.module_utils import (
+    env_policy,
+    k8s_container,
+    lifecycle,
+    naming,
+    quantities,
+)
 
 DEFAULT_IMAGE = "atelier/workspace:local"
 DEFAULT_USER_CODE_PATH = "/home/workspace/code"
@@ -22,6 +28,7 @@ DEFAULT_USER = "1000"
 # Options that only mean something to the Kubernetes scheduler or API server.
 KUBERNETES_ONLY = (
     "node_selector", "affinity", "tolerations", "runtime_class_name", "host_users", "image_pull_secrets", "ingress",
+    "service_account_token",
 )
 # The seed's Docker form of container_config.
 DOCKER_CONTAINER_CONFIG_KEYS = ("image", "volumes", "environment", "public_url")
@@ -127,6 +134,26 @@ WORKSPACE_SPEC = {
     "runtime_class_name": {"type": "str"},
     "host_users": {"type": "bool"},
     "image_pull_secrets": {"type": "list", "elements": "str", "no_log": False},
+    "service_account_token": {"type": "bool"},
+    "lifecycle_config": {
+        "type": "dict",
+        "options": {
+            "termination_policy": {
+                "type": "dict",
+                "options": {
+                    "enable_auto_termination": {"type": "bool", "default": False},
+                    "max_idle_seconds": {"type": "int"},
+                },
+            },
+            "pre_start": {"type": "dict", "options": {"script_path": {"type": "str"}}},
+            "post_start": {"type": "dict", "options": {"command": {"type": "raw"}, "hook_path": {"type": "str"}}},
+        },
+    },
+    "on_startup": {"type": "list", "elements": "str"},
+    "git": {"type": "dict", "options": {"repo": {"type": "str", "required": True}, "ref": {"type": "str"}}},
+    # set by the action plugin from files on the controller
+    "_pre_start_config": {"type": "dict"},
+    "_post_start_hook": {"type": "str"},
 }
 
 
@@ -169,7 +196,7 @@ def bulk_params(params):
         yield index, merged
 
 
-def _parse_container_config(raw, errors):
+def parse_container_config(raw, errors):
     """The seed's container_config: a YAML string or a dict."""
     if raw is None or raw == "":
         return {}
@@ -187,33 +214,76 @@ def _parse_container_config(raw, errors):
     return raw
 
 
-def _docker_container_config(config, errors):
-    unknown = sorted(set(config) - set(DOCKER_CONTAINER_CONFIG_KEYS))
-    if unknown:
-        errors.append(
-            f"container_config.{unknown[0]}: not a Docker container_config field; "
-            f"use one of {', '.join(DOCKER_CONTAINER_CONFIG_KEYS)}"
-        )
+def _unknown_key_error(config, backend, where):
+    allowed = DOCKER_CONTAINER_CONFIG_KEYS + (k8s_container.FIELDS if backend == "kubernetes" else ())
+    unknown = sorted(set(config) - set(allowed))
+    if not unknown:
+        return None
+    keys = ", ".join(DOCKER_CONTAINER_CONFIG_KEYS)
+    if backend == "kubernetes":
+        return (f"{where}.{unknown[0]}: neither a container_config field ({keys}) nor a Kubernetes container field "
+                f"such as env, resources or volumeMounts")
+    return f"{where}.{unknown[0]}: not a Docker container_config field; use one of {keys}"
+
+
+def _container_layer(config, backend, where, errors):
+    """One container_config mapping: its Docker keys, and on Kubernetes the container fields it sets."""
+    unknown = _unknown_key_error(config, backend, where)
+    errors.extend([unknown] if unknown else [])
     environment = config.get("environment") or {}
     if isinstance(environment, list):  # the compose-style list form
         environment = dict(item.split("=", 1) if "=" in item else (item, "") for item in environment)
     if not isinstance(environment, dict):
-        errors.append("container_config.environment: must be a mapping of NAME: value")
+        errors.append(f"{where}.environment: must be a mapping of NAME: value")
         environment = {}
     volumes = config.get("volumes") or []
     if not isinstance(volumes, list):
-        errors.append("container_config.volumes: must be a list of 'source:/target[:ro]' strings")
+        errors.append(f"{where}.volumes: must be a list of 'source:/target[:ro]' strings")
         volumes = []
+    fields = {key: value for key, value in config.items()
+              if key in k8s_container.FIELDS and key not in DOCKER_CONTAINER_CONFIG_KEYS}
+    k8s_container.check(fields, where, errors)
     return {
         "image": config.get("image"),
         "environment": {str(k): str(v) for k, v in environment.items()},
-        "volumes": [_parse_volume(v, i, errors) for i, v in enumerate(volumes)],
+        "volumes": [_parse_volume(v, f"{where}.volumes[{i}]", errors) for i, v in enumerate(volumes)],
         "public_url": config.get("public_url"),
+        "container_fields": fields,
     }
 
 
-def _parse_volume(text, index, errors):
-    field = f"container_config.volumes[{index}]"
+def _pre_start_layer(params, backend, errors):
+    """What the pre-start script returned (the action plugin ran it), checked like container_config."""
+    script = ((params.get("lifecycle_config") or {}).get("pre_start") or {}).get("script_path")
+    if not script:
+        return None
+    if params.get("_pre_start_config") is None:
+        errors.append(f"{lifecycle.PRE_START_FIELD}: the script runs on the controller, in the action plugin; run "
+                      f"the module as a task (atelier.workspaces.workspace), not on its own")
+        return None
+    where = f"{lifecycle.PRE_START_FIELD}: {script} returned container_config"
+    return _container_layer(params["_pre_start_config"], backend, where, errors)
+
+
+def _container_config(params, backend, errors):
+    """container_config, then the pre-start script's settings over it: a later layer wins."""
+    layers = [_container_layer(parse_container_config(params.get("container_config"), errors), backend,
+                               "container_config", errors)]
+    layers.append(_pre_start_layer(params, backend, errors))
+    merged = {"image": None, "environment": {}, "volumes": [], "public_url": None, "container_fields": []}
+    for layer in filter(None, layers):
+        merged["image"] = layer["image"] or merged["image"]
+        merged["public_url"] = layer["public_url"] or merged["public_url"]
+        merged["environment"].update(layer["environment"])
+        volumes = [volume for volume in layer["volumes"] if volume]
+        targets = {volume["target"] for volume in volumes}
+        merged["volumes"] = [v for v in merged["volumes"] if v["target"] not in targets] + volumes
+        if layer["container_fields"]:
+            merged["container_fields"].append(layer["container_fields"])
+    return merged
+
+
+def _parse_volume(text, field, errors):
     parts = str(text).split(":")
     well_formed = len(parts) in (2, 3) and parts[0] and parts[1].startswith("/") and parts[2:] in ([], ["ro"], ["rw"])
     if not well_formed:
@@ -298,6 +368,16 @@ def _ingress(ingress, name, errors):
     }
 
 
+def _post_start_conflicts(workspace_lifecycle, container_fields):
+    if not workspace_lifecycle["post_start"]:
+        return []
+    return [
+        "container_config.lifecycle.postStart: lifecycle_config.post_start sets it too; give the post-start "
+        "command in one place"
+        for fields in container_fields if (fields.get("lifecycle") or {}).get("postStart")
+    ][:1]
+
+
 def build_model(params, policy=None):
     """Validate and normalise module params; return (model, errors)."""
     errors, warnings = [], []
@@ -312,7 +392,7 @@ def build_model(params, policy=None):
             for option in KUBERNETES_ONLY
             if params.get(option) not in (None, [], {})
         )
-    config = _docker_container_config(_parse_container_config(params.get("container_config"), errors), errors)
+    config = _container_config(params, backend, errors)
     if params.get("port") is not None and not 0 < params["port"] < 65536:
         errors.append(f"port: {params['port']} is not a TCP port; use 1-65535")
     publish = params.get("publish") or {}
@@ -340,6 +420,8 @@ def build_model(params, policy=None):
     )
     errors.extend(env_errors)
     inputs = env_policy.env_inputs(explicit_env, refs, own_secrets, user_code_path, env_entries)
+    workspace_lifecycle = lifecycle.lifecycle_model(params, errors)
+    errors.extend(_post_start_conflicts(workspace_lifecycle, config["container_fields"]))
 
     model = {
         "name": name,
@@ -357,7 +439,10 @@ def build_model(params, policy=None):
         "scheduling": _scheduling(params, errors),
         "ingress": _ingress(params.get("ingress"), name, errors) if backend == "kubernetes" else None,
         "warnings": warnings,
-        "extra_volumes": [v for v in config["volumes"] if v],
+        "extra_volumes": config["volumes"],
+        "container_fields": config["container_fields"],
+        "lifecycle": workspace_lifecycle,
+        "service_account_token": bool(params.get("service_account_token")),
         "user_code_path": user_code_path,
         "port": params.get("port") or DEFAULT_IDE_PORT,
         "publish": {"bind_address": publish.get("bind_address") or "127.0.0.1", "host_port": host_port},

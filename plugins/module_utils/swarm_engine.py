@@ -58,6 +58,7 @@ class SwarmWorkspace(docker_engine.DockerWorkspace):
         return found[0] if found else None
 
     def reconcile(self):
+        self._refuse_lifecycle_commands()
         before = self.current()
         if self.model["state"] == "absent":
             self._remove_service(before)
@@ -72,6 +73,14 @@ class SwarmWorkspace(docker_engine.DockerWorkspace):
         if after and replicas and self.model["wait"] and not self.check_mode:
             self._wait_task_running(after)
         return before, after
+
+    def _refuse_lifecycle_commands(self):
+        """A service's task may be replaced at any time, so commands run once after a start have no place yet."""
+        workspace_lifecycle = self.model.get("lifecycle") or {}
+        for field, key in (("on_startup", "startup"), ("lifecycle_config.post_start", "post_start")):
+            if workspace_lifecycle.get(key):
+                raise WorkspaceError(f"{field}: not available with swarm_mode; run the commands from the image's "
+                                     f"entrypoint, or use a plain container (swarm_mode: false)")
 
     def _replicas(self, before):
         state = self.model["state"]

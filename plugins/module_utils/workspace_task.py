@@ -107,7 +107,7 @@ def _reconcile(module, workspace):
     except WorkspaceError as error:
         # what was done before the failure stays done, and the result says so
         raise _Failure(msg=str(error), changed=bool(workspace.actions), actions=workspace.actions,
-                       workspace_name=workspace.model["name"]) from None
+                       workspace_name=workspace.model["name"], **workspace.extra_result) from None
 
 
 def _reconcile_all(module, reconcile, models):
@@ -135,7 +135,7 @@ def _docker_reconciler(module):
         with roles_document:
             workspace.actions.extend(_docker_roles(api, model, workspace, after, module.check_mode))
         view = docker_engine.describe(after) if after and after.get("Config") else None
-        return workspace.actions, view, _diff(_observed_summary(before), model)
+        return workspace.actions, view, _diff(_observed_summary(before), model), workspace.extra_result
 
     return reconcile, api.close, docker_store.DockerStore(api)
 
@@ -160,7 +160,7 @@ def _swarm_reconciler(module, api, ready):
         before, after = _reconcile(module, workspace)
         model["warnings"].extend(workspace.warnings)
         return workspace.actions, swarm_engine.describe(api, after), _diff(swarm_engine.observed_summary(before),
-                                                                           model)
+                                                                           model), {}
 
     return reconcile, api.close, docker_store.DockerStore(api)
 
@@ -178,7 +178,7 @@ def _kubernetes_reconciler(module):
             # the RBAC bindings of a removed workspace would grant access to a future one of the same name
             workspace.actions.extend(
                 role_k8s.remove_workspace_bindings(cluster, model["namespace"], model["name"], module.check_mode))
-        return workspace.actions, k8s_engine.describe(after, model), workspace.diffs
+        return workspace.actions, k8s_engine.describe(after, model), workspace.diffs, workspace.extra_result
 
     return reconcile, api.close, k8s_store.K8sStore(cluster, module.params.get("control_namespace"))
 
@@ -233,13 +233,14 @@ def _load_settings(module, store):
     return settings
 
 
-def _result(model, actions, view, diff, with_diff):
+def _result(model, actions, view, diff, extra, with_diff):
     result = {
         "name": model["name"],
         "changed": bool(actions),
         "actions": actions,
         "workspace": view,
         "env": env_policy.redact(model["env"]),
+        **extra,  # output of lifecycle commands the engine ran (Docker: post_start, on_startup)
     }
     if with_diff:
         result["diff"] = diff

@@ -218,6 +218,14 @@ options:
       - The container configuration in the Mage Pro form, a YAML string or a dict.
       - For Docker the keys C(image), C(volumes) (C(source:/target[:ro]) strings), C(environment) and
         C(public_url) are read; any other key is an error. Module options win over it.
+      - On Kubernetes any other key is a field of the workspace container (C(env), C(resources), C(volumeMounts),
+        C(securityContext), probes, ...) except C(name). It is merged into the container the other options
+        describe - mappings key by key, the lists C(env), C(ports), C(volumeMounts), C(volumeDevices) and
+        C(resizePolicy) item by item (by name, container port, mount path, device path, resource name),
+        C(envFrom) added to - and where both set a value, the one given here wins. Resource quantities are
+        written in the API server's canonical form, so a re-run finds nothing to change.
+      - The settings returned by the O(lifecycle_config.pre_start.script_path) script are merged over it the
+        same way.
     type: raw
   purge:
     description: With O(state=absent), also delete the workspace's data volume.
@@ -251,6 +259,111 @@ options:
     description: Names of Secrets for pulling the image (Kubernetes only).
     type: list
     elements: str
+  service_account_token:
+    description:
+      - Each workspace runs as its own ServiceAccount C(<name>), which has no Kubernetes permissions of its own and
+        C(automountServiceAccountToken=false). V(true) mounts its token into the workspace, for a workspace that
+        is given permissions to call the API server; without it no token is mounted (Kubernetes only).
+    type: bool
+  lifecycle_config:
+    description:
+      - What happens around the workspace's start, and its idle policy. Also accepted as a YAML string, the
+        seed's form; the action plugin parses it.
+    type: dict
+    suboptions:
+      termination_policy:
+        description:
+          - The idle policy, stored with the workspace for a reaper to act on (annotations
+            C(workspaces.atelier.dev/auto-termination) and C(workspaces.atelier.dev/max-idle-seconds) on the
+            StatefulSet, labels of the same names on the Docker container). This module only stores it.
+          - On Docker labels cannot change on a container, so changing the policy replaces the container on the
+            same data.
+        type: dict
+        suboptions:
+          enable_auto_termination:
+            description: Whether the workspace may be stopped when idle.
+            type: bool
+            default: false
+          max_idle_seconds:
+            description: Idle seconds allowed before it is stopped, 0 or more; required when
+              O(lifecycle_config.termination_policy.enable_auto_termination=true).
+            type: int
+      pre_start:
+        description: A Python script that computes container settings before the workspace is applied.
+        type: dict
+        suboptions:
+          script_path:
+            description:
+              - Path of the script on the controller, found like the C(src) of M(ansible.builtin.template) - in the
+                role's or playbook's C(files/) directory, then relative to it; an absolute path is used as it is.
+              - It runs on the controller (also in check mode), loaded as a module of its own, and must define
+                C(get_custom_configs(context)). C(context) is a dict with C(name), C(namespace), C(backend),
+                C(image), C(user), C(user_code_path), C(labels), C(env_names) (names only, no values) and
+                C(container_config) (the parsed O(container_config)).
+              - It returns a dict in the form of O(container_config), merged over it; on Docker only C(image),
+                C(volumes), C(environment) and C(public_url).
+              - A script that is missing, fails to load, lacks the function, raises or returns anything but a dict
+                fails the task, naming the script, before anything is applied.
+            type: str
+      post_start:
+        description:
+          - Runs in the workspace after it starts; O(lifecycle_config.post_start.command) first, then the hook
+            script, which runs only if the command succeeded.
+          - On Kubernetes it is the container's C(lifecycle.postStart) exec and runs at every start of the pod;
+            the hook's text is kept in the ConfigMap C(<name>-hooks), mounted at C(/opt/atelier/hooks), and its hash
+            in the pod template restarts the workspace when it changes.
+          - On Docker it runs after the module (re)started the container, not on a re-run that starts nothing;
+            its exit status and output are returned in RV(post_start). A non-zero exit status fails the task and
+            removes the container (the data stays), as Kubernetes would not keep it running, so the next run
+            retries. A changed command or hook replaces the container on the same data.
+        type: dict
+        suboptions:
+          command:
+            description: A shell command (a string), or a program and its arguments (a list).
+            type: raw
+          hook_path:
+            description:
+              - A script on the controller, found like O(lifecycle_config.pre_start.script_path), at most 256 KiB.
+                It runs as the workspace user; without a C(#!) line it is read by C(/bin/sh).
+            type: str
+  on_startup:
+    description:
+      - Shell commands run in order, each in its own shell, in the data directory, as the workspace user, after
+        O(git) is cloned; the first that fails stops the others and fails the start.
+      - They run once for the workspace's data, not at every start; a marker file
+        C(.atelier/startup-done) in the data directory records that they succeeded. Changing O(on_startup) or O(git)
+        restarts the workspace, on the same data, and runs them again.
+      - On Kubernetes they run in the init container C(startup) (same image, data mount and security context as
+        the workspace), before the IDE starts.
+      - On Docker they run in the container after the module (re)started it, within O(wait_timeout), and their
+        output is returned in RV(on_startup). A failure fails the task and removes the container (the data stays),
+        so the next run retries.
+    type: list
+    elements: str
+  git:
+    description:
+      - A Git repository cloned into the data directory, into a sub-directory named after the repository (as
+        C(git clone) names it), unless that directory is a clone already. Runs with O(on_startup) and before it.
+      - The image needs a C(git) command. The URL is part of the pod spec (Kubernetes); keep credentials out of it.
+    type: dict
+    suboptions:
+      repo:
+        description: URL (or path) of the repository, as C(git clone) takes it.
+        type: str
+        required: true
+      ref:
+        description: Branch, tag or commit to check out; the repository's default branch when left out.
+        type: str
+  _pre_start_config:
+    description:
+      - Internal, set by the action plugin to what the O(lifecycle_config.pre_start.script_path) script returned.
+        Setting it in a task is an error.
+    type: dict
+  _post_start_hook:
+    description:
+      - Internal, set by the action plugin to the text of O(lifecycle_config.post_start.hook_path). Setting it in a
+        task is an error.
+    type: str
 """
 
 EXAMPLES = r"""
@@ -285,6 +398,27 @@ EXAMPLES = r"""
     backend: docker
     state: absent
     purge: true
+
+- name: A Kubernetes workspace with a cloned project, first-start commands, hooks and an idle policy
+  atelier.workspaces.workspace:
+    name: bob-dev
+    namespace: workspaces
+    git:
+      repo: https://git.example.test/analytics/pipelines.git
+      ref: main
+    on_startup:
+      - pip install --user -r pipelines/requirements.txt
+    lifecycle_config:
+      termination_policy:
+        enable_auto_termination: true
+        max_idle_seconds: 3600
+      # files/pre_start.py defines get_custom_configs(context) and returns, for example,
+      # {"resources": {"limits": {"memory": "8Gi"}}, "env": [{"name": "TEAM", "value": "data"}]}
+      pre_start:
+        script_path: pre_start.py
+      post_start:
+        command: [jupyter, lab, build]
+        hook_path: post_start.sh
 """
 
 RETURN = r"""
@@ -332,6 +466,26 @@ env:
   type: list
   elements: dict
   sample: [{name: USER_CODE_PATH, value: /home/workspace/code, source: system, secret: false}]
+post_start:
+  description: Exit status and output of O(lifecycle_config.post_start) (Docker), each stream cut to its last 64 KiB.
+  returned: when the task started a Docker workspace that has a post-start command or hook
+  type: dict
+  contains:
+    rc:
+      description: Exit status.
+      type: int
+    stdout:
+      description: Standard output.
+      type: str
+    stderr:
+      description: Standard error.
+      type: str
+  sample: {rc: 0, stdout: "hook ran\n", stderr: ""}
+on_startup:
+  description: Exit status and output of the O(git) clone and O(on_startup) commands (Docker), like RV(post_start).
+  returned: when they ran on a Docker workspace in this task
+  type: dict
+  sample: {rc: 0, stdout: "", stderr: ""}
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -7,6 +7,8 @@ import uuid
 
 import pytest
 from ansible_runner import run_module
+from docker_workspaces import container as workspace_container
+from docker_workspaces import converge_twice, exec_as_user, remove_workspaces
 
 CODE = "/home/workspace/code"
 PREFIX = "team"
@@ -17,11 +19,7 @@ def names(docker_client):
     base = f"shared-{uuid.uuid4().hex[:6]}"
     workspaces = [f"{base}-a", f"{base}-b"]
     yield workspaces
-    for workspace in workspaces:
-        for container in docker_client.containers.list(
-            all=True, filters={"label": f"workspaces.atelier.dev/name={workspace}"},
-        ):
-            container.remove(force=True)
+    remove_workspaces(docker_client, base)
 
 
 @pytest.fixture()
@@ -43,43 +41,23 @@ def _args(name, shared_path, **overrides):
     return args
 
 
-def _converge_twice(args):
-    first = run_module("atelier.workspaces.workspace", args)
-    second = run_module("atelier.workspaces.workspace", args)
-    assert second["changed"] is False, second["actions"]
-    assert second["actions"] == []
-    return first
-
-
-def _container(docker_client, name):
-    found = docker_client.containers.list(all=True, filters={"label": f"workspaces.atelier.dev/name={name}"})
-    assert len(found) <= 1
-    return found[0] if found else None
-
-
-def _exec(container, command):
-    code, output = container.exec_run(["sh", "-c", command], user="1000")
-    assert code == 0, output.decode(errors="replace")
-    return output.decode().strip()
-
-
 def test_each_workspace_writes_only_its_own_subdirectory(docker_client, names, shared_path):
     for name in names:
-        created = _converge_twice(_args(name, shared_path))
+        created = converge_twice(_args(name, shared_path))
         assert created["changed"] is True
         assert created["workspace"]["status"] == "Running"
         source = str(shared_path / PREFIX / name)
         assert created["workspace"]["storage"] == {"type": "bind", "source": source, "path": CODE}
-        container = _container(docker_client, name)
+        container = workspace_container(docker_client, name)
         assert [(m["Type"], m["Source"], m["Destination"]) for m in container.attrs["Mounts"]] == [
             ("bind", source, CODE)]
 
     # uid 1000 writes a file and a directory from inside each workspace; the host sees them there
     for name in names:
-        container = _container(docker_client, name)
-        assert _exec(container, "id -u") == "1000"
-        _exec(container, f"echo {name} > {CODE}/owner.txt && mkdir {CODE}/src && echo x > {CODE}/src/main.py")
-        assert _exec(container, f"ls -A {CODE}").split() == ["owner.txt", "src"]
+        container = workspace_container(docker_client, name)
+        assert exec_as_user(container, "id -u") == "1000"
+        exec_as_user(container, f"echo {name} > {CODE}/owner.txt && mkdir {CODE}/src && echo x > {CODE}/src/main.py")
+        assert exec_as_user(container, f"ls -A {CODE}").split() == ["owner.txt", "src"]
         own = shared_path / PREFIX / name
         assert (own / "owner.txt").read_text() == f"{name}\n"
         assert os.stat(own / "owner.txt").st_uid == 1000
@@ -89,29 +67,29 @@ def test_each_workspace_writes_only_its_own_subdirectory(docker_client, names, s
 
     # nothing of the other workspace is reachable: only the sub-directory is mounted
     first, second = names
-    listing = _exec(_container(docker_client, first), f"cat {CODE}/owner.txt; ls -A {CODE}/..")
+    listing = exec_as_user(workspace_container(docker_client, first), f"cat {CODE}/owner.txt; ls -A {CODE}/..")
     assert listing.split()[0] == first
     assert second not in listing and PREFIX not in listing.split()
 
     # removal keeps the sub-directory and its files; the other workspace goes on untouched
-    removed = _converge_twice(_args(first, shared_path, state="absent"))
+    removed = converge_twice(_args(first, shared_path, state="absent"))
     assert removed["actions"] == ["remove container"]
-    assert _container(docker_client, first) is None
+    assert workspace_container(docker_client, first) is None
     assert (shared_path / PREFIX / first / "owner.txt").read_text() == f"{first}\n"
-    assert _container(docker_client, second).status == "running"
-    assert _exec(_container(docker_client, second), f"cat {CODE}/owner.txt") == second
+    assert workspace_container(docker_client, second).status == "running"
+    assert exec_as_user(workspace_container(docker_client, second), f"cat {CODE}/owner.txt") == second
 
     # re-created under the same name, the workspace finds its files and can still write
-    _converge_twice(_args(first, shared_path))
-    again = _container(docker_client, first)
-    assert _exec(again, f"cat {CODE}/owner.txt {CODE}/src/main.py").split() == [first, "x"]
-    _exec(again, f"touch {CODE}/after-recreate")
+    converge_twice(_args(first, shared_path))
+    again = workspace_container(docker_client, first)
+    assert exec_as_user(again, f"cat {CODE}/owner.txt {CODE}/src/main.py").split() == [first, "x"]
+    exec_as_user(again, f"touch {CODE}/after-recreate")
 
     # purge does not delete a shared sub-directory: it says so
-    purged = _converge_twice(_args(first, shared_path, state="absent", purge=True))
+    purged = converge_twice(_args(first, shared_path, state="absent", purge=True))
     assert purged["actions"] == ["remove container"]
     assert any(f"{PREFIX}/{first}" in warning for warning in purged.get("warnings", []))
     assert (shared_path / PREFIX / first / "after-recreate").exists()
     run_module("atelier.workspaces.workspace", _args(second, shared_path, state="absent", purge=True))
-    assert _container(docker_client, second) is None
+    assert workspace_container(docker_client, second) is None
     assert (shared_path / PREFIX / second / "owner.txt").exists()

@@ -10,7 +10,8 @@ import urllib.request
 import uuid
 
 import pytest
-from ansible_runner import run_module
+from docker_workspaces import container as workspace_container
+from docker_workspaces import converge_twice, exec_as_user, remove_workspaces
 
 CODE = "/home/workspace/code"
 # only the JupyterLab application draws these, in the browser: the shell and a file browser entry
@@ -22,31 +23,7 @@ LISTED = '<span class="jp-DirListing-itemText"[^>]*><span>{}</span>'
 def name(docker_client):
     workspace = f"e2e-{uuid.uuid4().hex[:8]}"
     yield workspace
-    selector = {"label": f"workspaces.atelier.dev/name={workspace}"}
-    for container in docker_client.containers.list(all=True, filters=selector):
-        container.remove(force=True)
-    for volume in docker_client.volumes.list(filters=selector):
-        volume.remove(force=True)
-
-
-def _converge_twice(args):
-    first = run_module("atelier.workspaces.workspace", args)
-    second = run_module("atelier.workspaces.workspace", args)
-    assert second["changed"] is False, second["actions"]
-    assert second["actions"] == []
-    return first
-
-
-def _container(docker_client, name):
-    found = docker_client.containers.list(all=True, filters={"label": f"workspaces.atelier.dev/name={name}"})
-    assert len(found) <= 1
-    return found[0] if found else None
-
-
-def _exec(container, command):
-    code, output = container.exec_run(["sh", "-c", command], user="1000")
-    assert code == 0, output
-    return output.decode().strip()
+    remove_workspaces(docker_client, workspace)
 
 
 def _wait_http(url, timeout=90):
@@ -99,38 +76,38 @@ def test_browser_opens_ide_and_data_survives_until_purge(docker_client, chromium
     proof = f"proof-{uuid.uuid4().hex[:6]}.txt"
     token = uuid.uuid4().hex
 
-    created = _converge_twice(args)
+    created = converge_twice(args)
     assert created["changed"] is True
     # the shared network exists already unless this is the engine's first workspace
     assert [a for a in created["actions"] if a != "create network"] == ["create volume", "create container", "start"]
     assert created["workspace"]["status"] == "Running"
-    container = _container(docker_client, name)
+    container = workspace_container(docker_client, name)
     assert container.attrs["Config"]["Image"] == "atelier/workspace:local"
-    _exec(container, f"echo {token} > {CODE}/{proof}")
-    assert _exec(container, f"stat -c %u {CODE}/{proof}") == "1000"
+    exec_as_user(container, f"echo {token} > {CODE}/{proof}")
+    assert exec_as_user(container, f"stat -c %u {CODE}/{proof}") == "1000"
     _open_ide(chromium, tmp_path, created, proof)
 
-    stopped = _converge_twice({**args, "state": "stopped"})
+    stopped = converge_twice({**args, "state": "stopped"})
     assert stopped["actions"] == ["stop"]
-    assert _container(docker_client, name).status == "exited"
-    started = _converge_twice(args)
+    assert workspace_container(docker_client, name).status == "exited"
+    started = converge_twice(args)
     assert started["actions"] == ["start"]
-    assert _exec(_container(docker_client, name), f"cat {CODE}/{proof}") == token
+    assert exec_as_user(workspace_container(docker_client, name), f"cat {CODE}/{proof}") == token
 
-    removed = _converge_twice({**args, "state": "absent"})
+    removed = converge_twice({**args, "state": "absent"})
     assert removed["actions"] == ["remove container"]
-    assert _container(docker_client, name) is None
+    assert workspace_container(docker_client, name) is None
     volume = docker_client.volumes.get(f"atelier-{name}-data")
     assert volume.attrs["Labels"]["workspaces.atelier.dev/name"] == name
 
-    recreated = _converge_twice(args)
+    recreated = converge_twice(args)
     assert recreated["actions"] == ["create container", "start"]
-    new = _container(docker_client, name)
+    new = workspace_container(docker_client, name)
     assert new.id != container.id
-    assert _exec(new, f"cat {CODE}/{proof}") == token
+    assert exec_as_user(new, f"cat {CODE}/{proof}") == token
     _open_ide(chromium, tmp_path, recreated, proof)
 
-    purged = _converge_twice({**args, "state": "absent", "purge": True})
+    purged = converge_twice({**args, "state": "absent", "purge": True})
     assert purged["actions"] == ["remove container", "remove volume (purge)"]
-    assert _container(docker_client, name) is None
+    assert workspace_container(docker_client, name) is None
     assert docker_client.volumes.list(filters={"name": f"atelier-{name}-data"}) == []

@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 from ansible_runner import audit_writes, run_module
+from docker_workspaces import remove_workspaces
 
 CANARY = "canary-" + uuid.uuid4().hex
 DOCKERD_LOG = "/var/log/atelier/dockerd.log"
@@ -61,12 +62,7 @@ def docker_env(docker_client):
     outputs = Outputs()
     yield outputs
     run_module(POLICY_MODULE, {"backend": "docker", "state": "absent"})
-    for container in docker_client.containers.list(all=True, filters={"label": "workspaces.atelier.dev/name"}):
-        if container.labels["workspaces.atelier.dev/name"].startswith("pol-ws"):
-            container.remove(force=True)
-    for volume in docker_client.volumes.list(filters={"label": "workspaces.atelier.dev/name"}):
-        if volume.attrs["Labels"]["workspaces.atelier.dev/name"].startswith("pol-ws"):
-            volume.remove(force=True)
+    remove_workspaces(docker_client, "pol-ws")
     outputs.assert_no_secret()
     with open(DOCKERD_LOG, encoding="utf-8", errors="replace") as log:
         assert CANARY not in log.read()

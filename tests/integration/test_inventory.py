@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from ansible_runner import REPO_ROOT, VENV_BIN, run_module
+from docker_workspaces import remove_workspaces
 
 
 def _ansible(command, inventory, *args):
@@ -33,12 +34,7 @@ def _plain(value):
 def docker_workspaces(docker_client):
     prefix = f"inv-{uuid.uuid4().hex[:4]}"
     yield prefix
-    for container in docker_client.containers.list(all=True, filters={"label": "workspaces.atelier.dev/name"}):
-        if container.labels["workspaces.atelier.dev/name"].startswith(prefix):
-            container.remove(force=True)
-    for volume in docker_client.volumes.list(filters={"label": "workspaces.atelier.dev/name"}):
-        if volume.attrs["Labels"]["workspaces.atelier.dev/name"].startswith(prefix):
-            volume.remove(force=True)
+    remove_workspaces(docker_client, prefix)
 
 
 def test_running_docker_workspaces_are_hosts_ansible_reaches(tmp_path, docker_client, docker_workspaces):

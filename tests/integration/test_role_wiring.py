@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 from ansible_runner import run_module
+from docker_workspaces import remove_workspaces
 
 ROLE = "atelier.workspaces.workspace_role"
 WORKSPACE = "atelier.workspaces.workspace"
@@ -19,10 +20,7 @@ def _docker_args(name, **extra):
 def docker_workspace(docker_client):
     name = f"rw-{uuid.uuid4().hex[:6]}"
     yield name
-    for container in docker_client.containers.list(all=True, filters={"label": f"workspaces.atelier.dev/name={name}"}):
-        container.remove(force=True)
-    for volume in docker_client.volumes.list(filters={"label": f"workspaces.atelier.dev/name={name}"}):
-        volume.remove(force=True)
+    remove_workspaces(docker_client, name)
     run_module(ROLE, {"backend": "docker", "workspace": name, "role": "viewer",
                       "subject": {"kind": "user", "name": "alice"}, "state": "absent"})
 

@@ -5,6 +5,8 @@ import uuid
 
 import pytest
 from ansible_runner import run_module
+from docker_workspaces import container as workspace_container
+from docker_workspaces import exec_as_user, remove_workspaces
 
 IMAGE = "atelier/busybox:local"
 CANARY = "canary-" + uuid.uuid4().hex
@@ -29,22 +31,7 @@ def _workspace_args(name, **overrides):
 def workspace_name(docker_client):
     name = f"it-{uuid.uuid4().hex[:8]}"
     yield name
-    for container in docker_client.containers.list(all=True, filters={"label": f"workspaces.atelier.dev/name={name}"}):
-        container.remove(force=True)
-    for volume in docker_client.volumes.list(filters={"label": f"workspaces.atelier.dev/name={name}"}):
-        volume.remove(force=True)
-
-
-def _container(docker_client, name):
-    found = docker_client.containers.list(all=True, filters={"label": f"workspaces.atelier.dev/name={name}"})
-    assert len(found) <= 1
-    return found[0] if found else None
-
-
-def _exec(container, command):
-    code, output = container.exec_run(["sh", "-c", command], user="1000")
-    assert code == 0, output
-    return output.decode().strip()
+    remove_workspaces(docker_client, name)
 
 
 def _writes_since(docker_client, since, name):
@@ -71,14 +58,14 @@ def test_create_runs_container_with_env_volume_and_labels(docker_client, workspa
     first, _second = _converge_twice(docker_client, _workspace_args(workspace_name))
     assert first["changed"] is True
     assert first["actions"][-2:] == ["create container", "start"]
-    container = _container(docker_client, workspace_name)
+    container = workspace_container(docker_client, workspace_name)
     assert container.status == "running"
-    env = dict(line.split("=", 1) for line in _exec(container, "env").splitlines())
+    env = dict(line.split("=", 1) for line in exec_as_user(container, "env").splitlines())
     assert env["PROJECT"] == "analytics"
     assert env["API_TOKEN"] == CANARY
     assert env["USER_CODE_PATH"] == "/data"
     assert container.labels["app.kubernetes.io/managed-by"] == "atelier.workspaces"
-    assert _exec(container, "id -u") == "1000"
+    assert exec_as_user(container, "id -u") == "1000"
     attrs = container.attrs
     assert attrs["HostConfig"]["SecurityOpt"] == ["no-new-privileges"]
     assert attrs["HostConfig"]["CapDrop"] == ["ALL"]
@@ -94,19 +81,19 @@ def test_create_runs_container_with_env_volume_and_labels(docker_client, workspa
 def test_data_survives_stop_start_absent_and_recreate_until_purge(docker_client, workspace_name):
     args = _workspace_args(workspace_name)
     run_module("atelier.workspaces.workspace", args)
-    _exec(_container(docker_client, workspace_name), "echo kept > /data/proof")
+    exec_as_user(workspace_container(docker_client, workspace_name), "echo kept > /data/proof")
 
     _converge_twice(docker_client, {**args, "state": "stopped"})
-    assert _container(docker_client, workspace_name).status == "exited"
+    assert workspace_container(docker_client, workspace_name).status == "exited"
     _converge_twice(docker_client, {**args, "state": "running"})
-    assert _exec(_container(docker_client, workspace_name), "cat /data/proof") == "kept"
+    assert exec_as_user(workspace_container(docker_client, workspace_name), "cat /data/proof") == "kept"
 
     _converge_twice(docker_client, {**args, "state": "absent"})
-    assert _container(docker_client, workspace_name) is None
+    assert workspace_container(docker_client, workspace_name) is None
     assert docker_client.volumes.get(f"atelier-{workspace_name}-data")
 
     run_module("atelier.workspaces.workspace", args)
-    assert _exec(_container(docker_client, workspace_name), "cat /data/proof") == "kept"
+    assert exec_as_user(workspace_container(docker_client, workspace_name), "cat /data/proof") == "kept"
 
     first, _second = _converge_twice(docker_client, {**args, "state": "absent", "purge": True})
     assert "remove volume (purge)" in first["actions"]
@@ -116,28 +103,28 @@ def test_data_survives_stop_start_absent_and_recreate_until_purge(docker_client,
 def test_env_change_replaces_container_on_same_data(docker_client, workspace_name):
     args = _workspace_args(workspace_name)
     run_module("atelier.workspaces.workspace", args)
-    old = _container(docker_client, workspace_name)
-    _exec(old, "echo kept > /data/proof")
+    old = workspace_container(docker_client, workspace_name)
+    exec_as_user(old, "echo kept > /data/proof")
 
     first, _second = _converge_twice(docker_client, {**args, "env": {"PROJECT": "billing"}})
     assert first["actions"][0] == "remove container (settings changed)"
-    new = _container(docker_client, workspace_name)
+    new = workspace_container(docker_client, workspace_name)
     assert new.id != old.id
-    assert "PROJECT=billing" in _exec(new, "env").splitlines()
-    assert _exec(new, "cat /data/proof") == "kept"
+    assert "PROJECT=billing" in exec_as_user(new, "env").splitlines()
+    assert exec_as_user(new, "cat /data/proof") == "kept"
     assert new.labels["workspaces.atelier.dev/config-hash"] != old.labels["workspaces.atelier.dev/config-hash"]
 
 
 def test_limits_change_in_place(docker_client, workspace_name):
     args = _workspace_args(workspace_name, resources={"cpu": "500m", "memory": "64Mi"})
     run_module("atelier.workspaces.workspace", args)
-    old = _container(docker_client, workspace_name)
+    old = workspace_container(docker_client, workspace_name)
     assert old.attrs["HostConfig"]["Memory"] == 64 * 1024**2
     assert old.attrs["HostConfig"]["CpuQuota"] == 50000
 
     first, _second = _converge_twice(docker_client, {**args, "resources": {"cpu": "1", "memory": "128Mi"}})
     assert first["actions"] == ["update limits"]
-    new = _container(docker_client, workspace_name)
+    new = workspace_container(docker_client, workspace_name)
     assert new.id == old.id
     assert new.attrs["HostConfig"]["Memory"] == 128 * 1024**2
     assert new.attrs["HostConfig"]["CpuQuota"] == 100000
@@ -146,15 +133,15 @@ def test_limits_change_in_place(docker_client, workspace_name):
 def test_present_keeps_stopped_workspace_stopped_and_restarted_restarts(docker_client, workspace_name):
     args = _workspace_args(workspace_name)
     run_module("atelier.workspaces.workspace", {**args, "state": "stopped"})
-    assert _container(docker_client, workspace_name).status == "created"
+    assert workspace_container(docker_client, workspace_name).status == "created"
     _converge_twice(docker_client, args)
-    assert _container(docker_client, workspace_name).status == "created"
+    assert workspace_container(docker_client, workspace_name).status == "created"
 
     run_module("atelier.workspaces.workspace", {**args, "state": "running"})
-    started_at = _container(docker_client, workspace_name).attrs["State"]["StartedAt"]
+    started_at = workspace_container(docker_client, workspace_name).attrs["State"]["StartedAt"]
     result = run_module("atelier.workspaces.workspace", {**args, "state": "restarted"})
     assert result["changed"] is True and result["actions"] == ["restart"]
-    assert _container(docker_client, workspace_name).attrs["State"]["StartedAt"] != started_at
+    assert workspace_container(docker_client, workspace_name).attrs["State"]["StartedAt"] != started_at
 
 
 def test_check_mode_predicts_and_changes_nothing(docker_client, workspace_name):
@@ -163,7 +150,7 @@ def test_check_mode_predicts_and_changes_nothing(docker_client, workspace_name):
     result = run_module("atelier.workspaces.workspace", args, check=True, diff=True)
     assert result["changed"] is True
     assert result["actions"] == ["create volume", "create container", "start"]
-    assert _container(docker_client, workspace_name) is None
+    assert workspace_container(docker_client, workspace_name) is None
     assert docker_client.volumes.list(filters={"name": f"atelier-{workspace_name}-data"}) == []
     assert _writes_since(docker_client, since, workspace_name) == []
     assert result["diff"]["after"]["env"]["API_TOKEN"] == "********"
@@ -178,7 +165,7 @@ def test_check_mode_predicts_and_changes_nothing(docker_client, workspace_name):
     assert changed["changed"] is True
     assert changed["diff"]["before"]["env"]["API_TOKEN"] == "********"
     assert CANARY not in changed["_output"]
-    assert f"API_TOKEN={CANARY}" in _container(docker_client, workspace_name).attrs["Config"]["Env"]
+    assert f"API_TOKEN={CANARY}" in workspace_container(docker_client, workspace_name).attrs["Config"]["Env"]
 
 
 BAD_INPUT = [
@@ -238,7 +225,7 @@ def test_info_lists_gets_and_explains_a_failed_workspace(docker_client, workspac
 
         one = run_module("atelier.workspaces.workspace_info", {"backend": "docker", "name": workspace_name})
         (view,) = one["workspaces"]
-        container = _container(docker_client, workspace_name)
+        container = workspace_container(docker_client, workspace_name)
         assert view["status"] == "Running"
         assert view["container_id"] == container.id
         port = container.attrs["NetworkSettings"]["Ports"]["8888/tcp"][0]["HostPort"]
@@ -275,9 +262,9 @@ def test_bulk_reconciles_many_workspaces_side_by_side(docker_client):
         for name in names:
             assert _writes_since(docker_client, started, name) == []
         for name in names[:-1]:
-            container = _container(docker_client, name)
-            assert _exec(container, "echo $INDEX $API_TOKEN") == f"{name[-1]} {CANARY}"
-        assert _container(docker_client, names[-1]).status == "created"
+            container = workspace_container(docker_client, name)
+            assert exec_as_user(container, "echo $INDEX $API_TOKEN") == f"{name[-1]} {CANARY}"
+        assert workspace_container(docker_client, names[-1]).status == "created"
         assert CANARY not in first["_output"]
 
         # one entry that cannot be created fails the task with its name; the others are still reconciled
@@ -285,9 +272,4 @@ def test_bulk_reconciles_many_workspaces_side_by_side(docker_client):
         failed = run_module("atelier.workspaces.workspace", args, expect_failure=True)
         assert failed["workspace_name"] == names[2] and failed["msg"].startswith("image: 'atelier/no-such-image")
     finally:
-        for name in names:
-            for container in docker_client.containers.list(
-                    all=True, filters={"label": f"workspaces.atelier.dev/name={name}"}):
-                container.remove(force=True)
-            for volume in docker_client.volumes.list(filters={"label": f"workspaces.atelier.dev/name={name}"}):
-                volume.remove(force=True)
+        remove_workspaces(docker_client, prefix)

@@ -5,7 +5,7 @@ import time
 import uuid
 
 import pytest
-from ansible_runner import AUDIT_LOG, audit_writes, run_module  # noqa: F401 (AUDIT_LOG: used by other tests)
+from ansible_runner import audit_writes, run_module
 
 kubernetes = pytest.importorskip("kubernetes")
 from kubernetes.client import AppsV1Api, CoreV1Api  # noqa: E402
@@ -61,7 +61,7 @@ def test_create_makes_real_objects_and_rerun_writes_nothing(k8s_api, namespace, 
     first = _converge_twice(args)
     assert first["actions"] == [
         f"create Namespace/{namespace}", "create Secret/ws-env", "create PersistentVolumeClaim/ws-data",
-        "create Service/ws", "create StatefulSet/ws",
+        "create Service/ws", "create ServiceAccount/ws", "create StatefulSet/ws",
     ]
     statefulset = apps.read_namespaced_stateful_set("ws", namespace)
     assert statefulset.spec.replicas == 1

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from ansible_runner import audit_writes, run_module
+from docker_workspaces import remove_workspaces
 
 REAPER = "atelier.workspaces.workspace_reaper"
 WORKSPACE = "atelier.workspaces.workspace"
@@ -56,12 +57,7 @@ def test_docker_reaper_stops_the_idle_workspace_and_says_why(docker_client):
         kept = run_module(WORKSPACE, {**base, "name": idle_name, "lifecycle_config": _policy(2)})
         assert kept["changed"] is False
     finally:
-        for container in docker_client.containers.list(all=True, filters={"label": "workspaces.atelier.dev/name"}):
-            if container.labels["workspaces.atelier.dev/name"].startswith(prefix):
-                container.remove(force=True)
-        for volume in docker_client.volumes.list(filters={"label": "workspaces.atelier.dev/name"}):
-            if volume.attrs["Labels"]["workspaces.atelier.dev/name"].startswith(prefix):
-                volume.remove(force=True)
+        remove_workspaces(docker_client, prefix)
 
 
 @pytest.fixture()

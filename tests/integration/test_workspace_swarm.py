@@ -113,3 +113,9 @@ def test_check_mode_predicts_and_creates_nothing(swarm, name):
     predicted = run_module(MODULE, _args(name), check=True)
     assert predicted["changed"] is True and "create service" in predicted["actions"]
     assert swarm.services.list(filters={"label": f"workspaces.atelier.dev/name={name}"}) == []
+
+
+def test_lifecycle_commands_are_refused_and_nothing_is_created(swarm, name):
+    failed = run_module(MODULE, _args(name, on_startup=["echo hi"]), expect_failure=True)
+    assert failed["msg"].startswith("on_startup: not available with swarm_mode")
+    assert swarm.services.list(filters={"label": f"workspaces.atelier.dev/name={name}"}) == []
