@@ -13,7 +13,9 @@ import uuid
 
 import pytest
 from ansible_runner import REPO_ROOT, VENV_BIN, audit_writes, run_module
-from test_workspace_docker import _container, _exec, _writes_since
+from docker_workspaces import container as _container
+from docker_workspaces import exec_as_user as _exec
+from test_workspace_docker import _writes_since
 from test_workspace_kubernetes import _namespace_exists, _pod
 
 kubernetes = pytest.importorskip("kubernetes")
