@@ -58,9 +58,17 @@ def _with_scope(document, workspace, holders):
     return changed
 
 
-def assignments(api, workspace=None):
-    """A workspace's assignments, direct and global (only the global ones without a workspace)."""
-    document = docker_store.DockerStore(api).read(DOCUMENT)
+def read_document(api):
+    return docker_store.DockerStore(api).read(DOCUMENT)
+
+
+def assignments(api, workspace=None, document=None):
+    """A workspace's assignments, direct and global (only the global ones without a workspace).
+
+    `document` is the roles document when the caller has read it already.
+    """
+    if document is None:
+        document = read_document(api)
     found = roles.describe(_holders(document, workspace), "workspace") if workspace is not None else []
     return found + roles.describe(_holders(document, None), "global")
 
@@ -111,9 +119,9 @@ def _export_archive(exported):
     return buffer.getvalue()
 
 
-def export_into(api, container_id, workspace):
+def export_into(api, container_id, workspace, document=None):
     """Write the workspace's roles file into its container (read-only for the workspace's user)."""
-    exported = export(workspace, assignments(api, workspace))
+    exported = export(workspace, assignments(api, workspace, document))
     api.put_archive(container_id, "/", _export_archive(exported))
 
 

@@ -126,27 +126,40 @@ def _docker_reconciler(module):
     if module.params.get("swarm_mode"):
         return _swarm_reconciler(module, api, ready)
 
-    roles_document = threading.Lock()  # the roles document is read, changed and written whole
+    roles = _DockerRoles(api, module.check_mode)
 
     def reconcile(model):
         workspace = docker_engine.DockerWorkspace(api, model, module.check_mode, ready)
         before, after = _reconcile(module, workspace)
         model["warnings"].extend(workspace.warnings)
-        with roles_document:
-            workspace.actions.extend(_docker_roles(api, model, workspace, after, module.check_mode))
+        workspace.actions.extend(roles.follow(model, workspace, after))
         view = docker_engine.describe(after) if after and after.get("Config") else None
         return workspace.actions, view, _diff(_observed_summary(before), model), workspace.extra_result
 
     return reconcile, api.close, docker_store.DockerStore(api)
 
 
-def _docker_roles(api, model, workspace, after, check_mode):
-    """A removed workspace's role assignments go with it; a new container gets the roles file."""
-    if model["state"] == "absent":
-        return role_docker.remove_workspace_assignments(api, model["name"], check_mode)
-    if "create container" in workspace.actions and after and after.get("Id") and not check_mode:
-        role_docker.export_into(api, after["Id"], model["name"])
-    return []
+class _DockerRoles:
+    """Role assignments follow the workspaces of one task: removed with them, exported into new containers."""
+
+    def __init__(self, api, check_mode):
+        self.api, self.check_mode = api, check_mode
+        self.lock = threading.Lock()  # the roles document is read, changed and written whole
+        self.document = None
+
+    def follow(self, model, workspace, after):
+        if model["state"] == "absent":
+            with self.lock:
+                self.document = None
+                return role_docker.remove_workspace_assignments(self.api, model["name"], self.check_mode)
+        if "create container" in workspace.actions and after and after.get("Id") and not self.check_mode:
+            with self.lock:
+                # read once per task: bulk tasks create many containers
+                if self.document is None:
+                    self.document = role_docker.read_document(self.api) or {}
+                document = self.document
+            role_docker.export_into(self.api, after["Id"], model["name"], document)
+        return []
 
 
 def _swarm_reconciler(module, api, ready):
