@@ -442,7 +442,8 @@ def test_docker_assignments_are_stored_with_the_engine_and_read_back(docker_clie
     alice = {"kind": "user", "name": "docker-alice"}
     first = run_module(ROLE_MODULE, {**docker_workspace, "role": "viewer", "subject": alice}, diff=True)
     assert first["changed"] is True
-    assert first["actions"] == [f"store user:docker-alice as viewer in roles[workspace:{DOCKER_WORKSPACE}]"]
+    assert first["actions"] == [f"store user:docker-alice as viewer in roles[workspace:{DOCKER_WORKSPACE}]",
+                                f"export roles into workspace {DOCKER_WORKSPACE}"]
     stored, written_at = _stored_roles(docker_client)
     assert json.loads(stored[f"workspace:{DOCKER_WORKSPACE}"]) == {"user:docker-alice": "viewer"}
 
