@@ -29,11 +29,15 @@ def _managed_values(container):
     return {name: value for name, _sep, value in pairs if name in managed}
 
 
-def workspace_envs(api):
-    """Every workspace on the engine with its stored env inputs, env values and config hash."""
+def inspect_all(api, name=None):
+    """The full inspection of every workspace container (or one workspace's)."""
+    return [api.inspect_container(summary["Id"]) for summary in docker_engine.find_containers(api, name)]
+
+
+def workspace_envs(api, containers=None):
+    """Every workspace on the engine (or those inspected) with its stored env inputs, env values and config hash."""
     found = []
-    for summary in docker_engine.find_containers(api):
-        container = api.inspect_container(summary["Id"])
+    for container in inspect_all(api) if containers is None else containers:
         labels = container["Config"]["Labels"]
         found.append({
             "backend": "docker",

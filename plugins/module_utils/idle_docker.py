@@ -25,12 +25,13 @@ def _activity(api, container):
     return idle.parse_time(stat.get("mtime"))
 
 
-def observe(api, name=None):
-    """Every workspace (or one) with what its idle time is computed from."""
+def observe(api, name=None, containers=None):
+    """Every workspace (or one, or those inspected) with what its idle time is computed from."""
     reasons = docker_store.DockerStore(api).read(DOCUMENT) or {}
     observed = []
-    for summary in docker_engine.find_containers(api, name):
-        container = api.inspect_container(summary["Id"])
+    if containers is None:
+        containers = [api.inspect_container(summary["Id"]) for summary in docker_engine.find_containers(api, name)]
+    for container in containers:
         running = bool(container["State"].get("Running"))
         workspace = container["Config"]["Labels"][naming.LABEL_WORKSPACE]
         observed.append({

@@ -70,19 +70,21 @@ def run(module):
     if params.get("swarm_mode"):
         _run_swarm(module, api)
     try:
-        found = [c for c in docker_engine.find_containers(api, params.get("name")) if _matches(c, params["labels"])]
+        # each container is inspected once; every view below is built from these
+        containers = [c for c in env_refresh_docker.inspect_all(api, params.get("name"))
+                      if _matches(c["Config"], params["labels"])]
         workspaces = []
-        for summary in found:
-            container = api.inspect_container(summary["Id"])
+        for container in containers:
             view = docker_engine.describe(container)
             if view["status"] == "Failed":
                 # the troubleshooting view: why it stopped, without opening the engine
                 view["log_tail"] = api.logs(container["Id"], tail=LOG_TAIL_LINES).decode(errors="replace")
             workspaces.append(view)
-        _add_env_views(workspaces, docker_store.DockerStore(api), env_refresh_docker.workspace_envs(api))
+        _add_env_views(workspaces, docker_store.DockerStore(api), env_refresh_docker.workspace_envs(api, containers))
+        roles_document = role_docker.read_document(api)
         for view in workspaces:
-            view["roles"] = role_docker.assignments(api, view["name"])
-        _add_idle_views(workspaces, idle_docker.observe(api, params.get("name")))
+            view["roles"] = role_docker.assignments(api, view["name"], roles_document or {})
+        _add_idle_views(workspaces, idle_docker.observe(api, containers=containers))
     finally:
         api.close()
     module.exit_json(changed=False, workspaces=sorted(workspaces, key=lambda w: w["name"]))

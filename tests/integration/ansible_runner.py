@@ -46,14 +46,17 @@ AUDIT_LOG = REPO_ROOT / ".work" / "kwok" / "clusters" / "atelier" / "logs" / "au
 WRITE_VERBS = ("create", "update", "patch", "delete")
 
 
-def audit_writes(*namespaces):
-    """Write requests the collection sent (to these namespaces), as the API server's audit log recorded them."""
-    count = 0
+def audit_write_events():
+    """Write requests the collection sent, as the API server's audit log recorded them."""
     with open(AUDIT_LOG, encoding="utf-8") as log:
         for line in log:
-            if '"userAgent":"atelier.workspaces"' not in line:
-                continue
-            event = json.loads(line)
-            if not namespaces or event.get("objectRef", {}).get("namespace") in namespaces:
-                count += event["verb"] in WRITE_VERBS
-    return count
+            if '"userAgent":"atelier.workspaces"' in line:
+                event = json.loads(line)
+                if event["verb"] in WRITE_VERBS:
+                    yield event
+
+
+def audit_writes(*namespaces):
+    """How many write requests the collection sent (to these namespaces)."""
+    return sum(1 for event in audit_write_events()
+               if not namespaces or event.get("objectRef", {}).get("namespace") in namespaces)

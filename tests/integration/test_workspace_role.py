@@ -5,7 +5,7 @@ import time
 import uuid
 
 import pytest
-from ansible_runner import REPO_ROOT, run_module
+from ansible_runner import audit_write_events, run_module
 
 kubernetes = pytest.importorskip("kubernetes")
 from kubernetes.client import AuthorizationV1Api, CoreV1Api, RbacAuthorizationV1Api  # noqa: E402
@@ -19,8 +19,6 @@ from ansible_collections.atelier.workspaces.plugins.module_utils import (  # noq
     roles,
 )
 
-AUDIT_LOG = REPO_ROOT / ".work" / "kwok" / "clusters" / "atelier" / "logs" / "audit.log"
-WRITE_VERBS = ("create", "update", "patch", "delete")
 OWN, OTHER, LATER = "role-a", "role-b", "role-later"
 ROLE_MODULE = "atelier.workspaces.workspace_role"
 
@@ -71,15 +69,11 @@ def _writes_by_module(namespace):
     A server-side dry run is audited like a write but changes nothing, so it is not counted.
     """
     count = 0
-    with open(AUDIT_LOG, encoding="utf-8") as log:
-        for line in log:
-            if '"userAgent":"atelier.workspaces"' not in line:
-                continue
-            event = json.loads(line)
-            ref = event.get("objectRef") or {}
-            ours = ref.get("namespace") == namespace or ref.get("resource") == "clusterroles" or (
-                ref.get("resource") == "namespaces" and ref.get("name") == namespace)
-            count += ours and event["verb"] in WRITE_VERBS and "dryRun=All" not in event["requestURI"]
+    for event in audit_write_events():
+        ref = event.get("objectRef") or {}
+        ours = ref.get("namespace") == namespace or ref.get("resource") == "clusterroles" or (
+            ref.get("resource") == "namespaces" and ref.get("name") == namespace)
+        count += ours and "dryRun=All" not in event["requestURI"]
     return count
 
 
