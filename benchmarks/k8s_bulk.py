@@ -18,7 +18,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / ".work" / "collections"))
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import k8s_plan, spec  # noqa: E402
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import plan as k8s_plan  # noqa: E402
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import workspace_spec as spec  # noqa: E402
 from playbooks import run_playbook, write_play  # noqa: E402
 
 KUBECONFIG = REPO_ROOT / ".work" / "kubeconfig"

@@ -17,8 +17,9 @@ from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import lifecycle, spec
-from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import lifecycle
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import workspace_spec as spec
 
 INTERNAL_OPTIONS = ("_pre_start_config", "_post_start_hook")
 

@@ -76,8 +76,8 @@ keyed_groups:
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import workspace_hosts
-from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import hosts as workspace_hosts
 
 GROUP = "atelier_workspaces"
 

@@ -490,7 +490,8 @@ on_startup:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import spec, workspace_task
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import workspace_spec as spec
+from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import workspace as workspace_task
 
 
 def main():

@@ -156,7 +156,7 @@ restarted:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import env_policy_task
+from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import env_policy as env_policy_task
 
 
 def main():

@@ -142,7 +142,7 @@ workspaces:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import workspace_info_task
+from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import info as workspace_info_task
 
 
 def main():

@@ -74,7 +74,7 @@ kept:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import reaper_task
+from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import reaper as reaper_task
 
 
 def main():

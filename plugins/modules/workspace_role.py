@@ -178,7 +178,7 @@ assignments:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import role_task
+from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import role as role_task
 
 
 def main():

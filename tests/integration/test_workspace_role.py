@@ -11,13 +11,11 @@ kubernetes = pytest.importorskip("kubernetes")
 from kubernetes.client import AuthorizationV1Api, CoreV1Api, RbacAuthorizationV1Api  # noqa: E402
 from kubernetes.client.exceptions import ApiException  # noqa: E402
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import (  # noqa: E402
-    docker_store,
-    k8s_engine,
-    role_docker,
-    role_k8s,
-    roles,
-)
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import roles as role_docker  # noqa: E402
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import store as docker_store  # noqa: E402
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import engine as k8s_engine  # noqa: E402
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import roles as role_k8s  # noqa: E402
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import roles  # noqa: E402
 
 OWN, OTHER, LATER = "role-a", "role-b", "role-later"
 ROLE_MODULE = "atelier.workspaces.workspace_role"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import cluster_settings
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import cluster_settings
 
 SETTINGS = {
     "WORKSPACE_INGRESS_NAME": "workspaces",

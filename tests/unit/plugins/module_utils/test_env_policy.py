@@ -1,6 +1,6 @@
 import pytest
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import env_policy
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import env_policy
 
 CLUSTER_VARS = {
     "DEV_ENV_DB": "dev-db",

@@ -2,13 +2,11 @@
 
 import pytest
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import (
-    docker_plan,
-    env_policy,
-    env_policy_store,
-    env_policy_task,
-    env_refresh_docker,
-)
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import env as env_refresh_docker
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import plan as docker_plan
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import env_policy
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import policy_documents as env_policy_store
+from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import env_policy as env_policy_task
 
 POLICY = env_policy.normalise_policy({
     "inherit": True,

@@ -2,7 +2,8 @@
 
 import pytest
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import idle, reaper_task
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import idle
+from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import reaper as reaper_task
 
 HOUR = 3600.0
 NOW = 1_800_000_000.0

@@ -5,15 +5,13 @@ import sys
 
 import pytest
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import (
-    docker_plan,
-    k8s_container,
-    k8s_engine,
-    k8s_plan,
-    lifecycle,
-    spec,
-)
-from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import plan as docker_plan
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import engine as k8s_engine
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import plan as k8s_plan
+from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import container_fields as k8s_container
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import lifecycle
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import workspace_spec as spec
 
 HOOK = "#!/bin/sh\necho hook\n"
 

@@ -1,6 +1,6 @@
 import pytest
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
 
 
 @pytest.mark.parametrize("name", ["a", "alice-dev", "ws1", "a" * naming.MAX_NAME_LENGTH])

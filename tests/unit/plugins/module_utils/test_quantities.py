@@ -1,6 +1,6 @@
 import pytest
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import quantities
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import quantity as quantities
 
 
 @pytest.mark.parametrize(

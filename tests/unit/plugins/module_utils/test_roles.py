@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import role_docker, roles
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import roles as role_docker
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import roles
 
 # The documented permission table (docs/roles.md), written out independently of the code.
 TABLE = {

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
 
 ROLES = ("owner", "admin", "editor", "viewer")  # most powerful first
 ACTIONS = ("status", "open", "lifecycle", "configure", "manage_roles", "delete")

@@ -8,7 +8,10 @@ the control store document ``idle-stops`` (workspace name to reason).
 
 from __future__ import annotations
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import docker_engine, docker_store, idle, naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import engine as docker_engine
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import store as docker_store
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import idle
 
 DOCUMENT = "idle-stops"
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import copy
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import env_policy, k8s_container, lifecycle, naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import container_fields as k8s_container
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import env_policy, lifecycle
 
 ANNOTATION_CONFIG_HASH = "workspaces.atelier.dev/config-hash"
 # what the workspace was given, so a policy change can recompute its env (no secret values)

@@ -9,21 +9,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import (
-    cluster_settings,
-    docker_engine,
-    docker_plan,
-    docker_store,
-    env_policy,
-    env_policy_store,
-    k8s_engine,
-    k8s_store,
-    role_docker,
-    role_k8s,
-    spec,
-    swarm_engine,
-)
-from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import engine as docker_engine
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import plan as docker_plan
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import roles as role_docker
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import store as docker_store
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import engine as k8s_engine
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import roles as role_k8s
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import store as k8s_store
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.swarm import engine as swarm_engine
+from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import cluster_settings, env_policy
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import policy_documents as env_policy_store
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import workspace_spec as spec
 
 # Docker workspaces reconciled at once in a bulk task; more buys little on a small engine host.
 DOCKER_WORKERS = 8

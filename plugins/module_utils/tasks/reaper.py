@@ -7,15 +7,13 @@ from __future__ import annotations
 import copy
 import time
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import (
-    idle,
-    idle_docker,
-    idle_k8s,
-    k8s_engine,
-    spec,
-    workspace_task,
-)
-from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import idle as idle_docker
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import engine as k8s_engine
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import idle as idle_k8s
+from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import idle
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import workspace_spec as spec
+from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import workspace as workspace_task
 
 
 def argument_spec():

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime
 import re
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import lifecycle
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import lifecycle
 
 ANNOTATION_LAST_ACTIVITY = "workspaces.atelier.dev/last-activity"
 ANNOTATION_STOPPED_REASON = "workspaces.atelier.dev/stopped-reason"

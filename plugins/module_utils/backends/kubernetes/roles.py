@@ -15,8 +15,10 @@ differs, and check mode sends nothing at all.
 
 from __future__ import annotations
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import k8s_engine, naming, roles
-from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import engine as k8s_engine
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import roles
 
 RBAC_PATH = f"/apis/{roles.RBAC_API_VERSION}"
 PLURALS = {"Role": "roles", "RoleBinding": "rolebindings", "ClusterRole": "clusterroles"}

@@ -10,13 +10,11 @@ data volume or directory is mounted again; nothing else is touched.
 
 from __future__ import annotations
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import (
-    docker_engine,
-    docker_plan,
-    env_policy,
-    naming,
-    role_docker,
-)
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import engine as docker_engine
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import plan as docker_plan
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import roles as role_docker
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import env_policy
 
 
 def _names(labels, label):

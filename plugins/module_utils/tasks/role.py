@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import (
-    k8s_engine,
-    role_docker,
-    role_k8s,
-    roles,
-    spec,
-    workspace_task,
-)
-from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import roles as role_docker
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import engine as k8s_engine
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import roles as role_k8s
+from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import roles
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import workspace_spec as spec
+from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import workspace as workspace_task
 
 ROLE_SPEC = {
     "backend": copy.deepcopy(spec.WORKSPACE_SPEC["backend"]),

@@ -11,7 +11,7 @@ published only when the task asks for a host port.
 
 from __future__ import annotations
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import docker_plan
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import plan as docker_plan
 
 NETWORK = "atelier-workspaces-swarm"
 NANO = 10**9

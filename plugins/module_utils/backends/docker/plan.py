@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import env_policy, lifecycle, naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import env_policy, lifecycle
 
 NETWORK = "atelier-workspaces"
 CONTAINER_PREFIX = "atelier-"

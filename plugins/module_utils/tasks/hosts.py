@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import docker_engine, k8s_engine
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import engine as docker_engine
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import engine as k8s_engine
 
 
 def _workspace_vars(view):

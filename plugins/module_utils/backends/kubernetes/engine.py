@@ -13,8 +13,10 @@ import json
 import os
 import time
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import k8s_plan, lifecycle, naming
-from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import plan as k8s_plan
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import lifecycle
 
 try:
     import kubernetes

@@ -19,7 +19,7 @@ import json
 import tarfile
 import time
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
 
 try:
     from docker.errors import NotFound

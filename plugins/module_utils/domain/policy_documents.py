@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import env_policy
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import env_policy
 
 DOCUMENT = "env-policy"
 POLICY_KEY = "policy.json"

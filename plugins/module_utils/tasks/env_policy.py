@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import (
-    docker_store,
-    env_policy,
-    env_policy_store,
-    env_refresh_docker,
-    env_refresh_k8s,
-    k8s_engine,
-    k8s_store,
-    spec,
-    workspace_task,
-)
-from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import env as env_refresh_docker
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import store as docker_store
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import engine as k8s_engine
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import env as env_refresh_k8s
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import store as k8s_store
+from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import env_policy
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import policy_documents as env_policy_store
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import workspace_spec as spec
+from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import workspace as workspace_task
 
 POLICY_SPEC = {
     "seed_vars": {"type": "dict"},

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
 
 DEFAULT_CONTROL_NAMESPACE = "atelier-system"
 OBJECT_PREFIX = "atelier-"

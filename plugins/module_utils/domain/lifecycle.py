@@ -15,7 +15,7 @@ import hashlib
 import json
 import shlex
 
-from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
 
 PRE_START_FIELD = "lifecycle_config.pre_start.script_path"
 HOOK_FIELD = "lifecycle_config.post_start.hook_path"

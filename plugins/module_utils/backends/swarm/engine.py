@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import (
-    docker_engine,
-    docker_plan,
-    env_policy,
-    naming,
-    swarm_plan,
-)
-from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import engine as docker_engine
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import plan as docker_plan
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.swarm import plan as swarm_plan
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import env_policy
 
 # Task states after which the Swarm will not run the task again.
 FAILED_TASK_STATES = ("failed", "rejected", "orphaned")

@@ -9,7 +9,8 @@ annotation, so the workspace module's next run keeps the workspace stopped
 
 from __future__ import annotations
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import idle, naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import idle
 
 REAPER_FIELD_MANAGER = "atelier.workspaces-reaper"
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import base64
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import env_policy, k8s_plan, naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import plan as k8s_plan
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import env_policy
 
 REFRESH_FIELD_MANAGER = "atelier.workspaces-env-policy"
 

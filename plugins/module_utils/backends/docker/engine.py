@@ -14,8 +14,10 @@ import os
 import tarfile
 import time
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import docker_plan, lifecycle, naming
-from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import plan as docker_plan
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import lifecycle
 
 try:
     import docker

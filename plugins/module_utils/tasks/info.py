@@ -7,26 +7,24 @@ from __future__ import annotations
 import copy
 import time
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import (
-    docker_engine,
-    docker_store,
-    env_policy_store,
-    env_policy_task,
-    env_refresh_docker,
-    env_refresh_k8s,
-    idle,
-    idle_docker,
-    idle_k8s,
-    k8s_engine,
-    k8s_store,
-    naming,
-    role_docker,
-    role_k8s,
-    spec,
-    swarm_engine,
-    workspace_task,
-)
-from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import engine as docker_engine
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import env as env_refresh_docker
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import idle as idle_docker
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import roles as role_docker
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import store as docker_store
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import engine as k8s_engine
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import env as env_refresh_k8s
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import idle as idle_k8s
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import roles as role_k8s
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import store as k8s_store
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.swarm import engine as swarm_engine
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import idle
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import policy_documents as env_policy_store
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import workspace_spec as spec
+from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import env_policy as env_policy_task
+from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import workspace as workspace_task
 
 LOG_TAIL_LINES = 20
 

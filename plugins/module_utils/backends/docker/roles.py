@@ -18,8 +18,11 @@ import json
 import tarfile
 import time
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import docker_engine, docker_store, naming, roles
-from ansible_collections.atelier.workspaces.plugins.module_utils.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import engine as docker_engine
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import store as docker_store
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import roles
 
 DOCUMENT = "roles"
 GLOBAL_KEY = "global"

@@ -12,13 +12,10 @@ import copy
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.atelier.workspaces.plugins.module_utils import (
-    env_policy,
-    k8s_container,
-    lifecycle,
-    naming,
-    quantities,
-)
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import quantity as quantities
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import container_fields as k8s_container
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import env_policy, lifecycle
 
 DEFAULT_IMAGE = "atelier/workspace:local"
 DEFAULT_USER_CODE_PATH = "/home/workspace/code"
