@@ -18,6 +18,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / ".work" / "collections"))
 
+from ansible_collections.atelier.workspaces.plugins.module_utils.args import workspace as workspace_args  # noqa: E402
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import plan as k8s_plan  # noqa: E402
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import workspace_spec as spec  # noqa: E402
 from playbooks import run_playbook, write_play  # noqa: E402
@@ -59,7 +60,7 @@ def peer_playbook(directory, namespace, count):
     """kubernetes.core.k8s applying the same objects, one task per object in a loop."""
     objects = []
     for index in range(count):
-        params = {k: v.get("default") for k, v in spec.argument_spec().items()}
+        params = {k: v.get("default") for k, v in workspace_args.argument_spec().items()}
         params.update(backend="kubernetes", namespace=namespace, image="atelier/busybox:local",
                       storage={"size": "1Gi", "subpath_prefix": "workspaces"}, **entry(index))
         model, errors = spec.build_model(params)

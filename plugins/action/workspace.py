@@ -17,6 +17,7 @@ from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
+from ansible_collections.atelier.workspaces.plugins.module_utils.args import workspace as workspace_args
 from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import lifecycle
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import workspace_spec as spec
@@ -82,7 +83,7 @@ class ActionModule(ActionBase):
             args.update(self._lifecycle_files(args, ""))
         elif isinstance(workspaces, list) and all(isinstance(entry, dict) for entry in workspaces):
             args["workspaces"] = [self._entry_args(index, params, workspaces[index])
-                                  for index, params in spec.bulk_params(args)]
+                                  for index, params in workspace_args.bulk_params(args)]
         # otherwise the module reports the entry that is not a mapping
         return args
 

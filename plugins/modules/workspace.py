@@ -490,12 +490,13 @@ on_startup:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.atelier.workspaces.plugins.module_utils.domain import workspace_spec as spec
+from ansible_collections.atelier.workspaces.plugins.module_utils.args import workspace as workspace_args
 from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import workspace as workspace_task
 
 
 def main():
-    module = AnsibleModule(argument_spec=spec.argument_spec(), supports_check_mode=True, **spec.MODULE_RULES)
+    module = AnsibleModule(argument_spec=workspace_args.argument_spec(), supports_check_mode=True,
+                           **workspace_args.MODULE_RULES)
     workspace_task.run(module)
 
 

@@ -156,11 +156,12 @@ restarted:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.atelier.workspaces.plugins.module_utils.args import env_policy as env_policy_args
 from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import env_policy as env_policy_task
 
 
 def main():
-    module = AnsibleModule(argument_spec=env_policy_task.argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=env_policy_args.argument_spec(), supports_check_mode=True)
     env_policy_task.run(module)
 
 

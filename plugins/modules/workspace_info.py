@@ -142,11 +142,12 @@ workspaces:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.atelier.workspaces.plugins.module_utils.args import info as info_args
 from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import info as workspace_info_task
 
 
 def main():
-    module = AnsibleModule(argument_spec=workspace_info_task.argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=info_args.argument_spec(), supports_check_mode=True)
     workspace_info_task.run(module)
 
 

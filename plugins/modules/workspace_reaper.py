@@ -25,6 +25,7 @@ author:
 extends_documentation_fragment:
   - atelier.workspaces.docker_connection
   - atelier.workspaces.kubernetes_connection
+  - atelier.workspaces.control_store
 attributes:
   check_mode:
     support: full
@@ -74,11 +75,12 @@ kept:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.atelier.workspaces.plugins.module_utils.args import reaper as reaper_args
 from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import reaper as reaper_task
 
 
 def main():
-    module = AnsibleModule(argument_spec=reaper_task.argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=reaper_args.argument_spec(), supports_check_mode=True)
     reaper_task.run(module)
 
 

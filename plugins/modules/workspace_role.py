@@ -178,11 +178,12 @@ assignments:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.atelier.workspaces.plugins.module_utils.args import role as role_args
 from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import role as role_task
 
 
 def main():
-    module = AnsibleModule(argument_spec=role_task.argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=role_args.argument_spec(), supports_check_mode=True)
     role_task.run(module)
 
 

@@ -13,7 +13,7 @@ from kubernetes.client.exceptions import ApiException  # noqa: E402
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import roles as role_docker  # noqa: E402
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import store as docker_store  # noqa: E402
-from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import engine as k8s_engine  # noqa: E402
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import client as k8s_client  # noqa: E402
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import roles as role_k8s  # noqa: E402
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import roles  # noqa: E402
 
@@ -97,7 +97,7 @@ def namespace(k8s_api):
 
 def _delete_cluster_roles_unless_used(k8s_api, namespace):
     rbac = RbacAuthorizationV1Api(k8s_api)
-    selector = roles.label_selector()
+    selector = rbac.label_selector()
     still_bound = [b for b in rbac.list_role_binding_for_all_namespaces(label_selector=selector).items
                    if b.metadata.namespace != namespace and b.subjects]
     if not still_bound:
@@ -261,7 +261,7 @@ def test_global_assignments_cover_a_workspace_created_later(k8s_api, namespace, 
 
 
 def _cluster(kubeconfig):
-    return k8s_engine.Cluster(k8s_engine.connect({"kubeconfig": kubeconfig}))
+    return k8s_client.Cluster(k8s_client.connect({"kubeconfig": kubeconfig}))
 
 
 def _binding_subjects(k8s_api, namespace, name):

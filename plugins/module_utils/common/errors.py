@@ -7,3 +7,12 @@ from __future__ import annotations
 
 class WorkspaceError(Exception):
     """A failure with a message meant for the user: what went wrong and what to do."""
+
+
+class MissingLibrary(WorkspaceError):
+    """The Python library an engine needs is not installed where the module runs."""
+
+    def __init__(self, library, error):
+        super().__init__(f"the '{library}' Python library is needed ({error})")
+        self.library = library
+        self.error = error

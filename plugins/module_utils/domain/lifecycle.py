@@ -11,11 +11,11 @@ startup script (git clone, then on_startup) and the post-start command.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import shlex
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
+from ansible_collections.atelier.workspaces.plugins.module_utils.common.hashing import fingerprint
 
 PRE_START_FIELD = "lifecycle_config.pre_start.script_path"
 HOOK_FIELD = "lifecycle_config.post_start.hook_path"
@@ -31,12 +31,6 @@ ANNOTATION_AUTO_TERMINATION = "workspaces.atelier.dev/auto-termination"
 ANNOTATION_MAX_IDLE = "workspaces.atelier.dev/max-idle-seconds"
 TERMINATION_KEYS = (ANNOTATION_AUTO_TERMINATION, ANNOTATION_MAX_IDLE)
 LIFECYCLE_KEYS = ("termination_policy", "pre_start", "post_start")
-
-
-def fingerprint(value):
-    """16 hex characters that change whenever the value does."""
-    encoded = json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
-    return hashlib.sha256(encoded).hexdigest()[:16]
 
 
 def parse_lifecycle_config(raw, field="lifecycle_config"):

@@ -8,10 +8,6 @@ engine is touched and names the field to fix.
 
 from __future__ import annotations
 
-import copy
-
-from ansible.module_utils.basic import env_fallback
-
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import quantity as quantities
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import container_fields as k8s_container
@@ -29,169 +25,6 @@ KUBERNETES_ONLY = (
 )
 # The seed's Docker form of container_config.
 DOCKER_CONTAINER_CONFIG_KEYS = ("image", "volumes", "environment", "public_url")
-
-KUBERNETES_CONNECTION_SPEC = {
-    "kubeconfig": {"type": "path", "fallback": (env_fallback, ["K8S_AUTH_KUBECONFIG"])},
-    "context": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_CONTEXT"])},
-    "host": {"type": "str", "fallback": (env_fallback, ["K8S_AUTH_HOST"])},
-    "api_key": {"type": "str", "no_log": True, "fallback": (env_fallback, ["K8S_AUTH_API_KEY"])},
-    "validate_certs": {"type": "bool", "fallback": (env_fallback, ["K8S_AUTH_VERIFY_SSL"])},
-    "ca_cert": {"type": "path", "fallback": (env_fallback, ["K8S_AUTH_SSL_CA_CERT"])},
-}
-
-CONNECTION_SPEC = {
-    "docker_host": {"type": "str", "fallback": (env_fallback, ["DOCKER_HOST"])},
-    "tls_verify": {"type": "bool", "fallback": (env_fallback, ["DOCKER_TLS_VERIFY"])},
-    "cert_path": {"type": "path", "fallback": (env_fallback, ["DOCKER_CERT_PATH"])},
-    "swarm_mode": {"type": "bool", "fallback": (env_fallback, ["DOCKER_SWARM_MODE"])},
-}
-
-# Where the cluster-wide documents live (see the control_store doc fragment).
-CONTROL_SPEC = {
-    "control_namespace": {"type": "str", "default": "atelier-system"},
-}
-
-WORKSPACE_SPEC = {
-    "name": {"type": "str"},
-    "namespace": {"type": "str", "default": "workspaces"},
-    "accelerator_label": {"type": "str", "default": "nvidia.com/gpu.product"},
-    "state": {
-        "type": "str",
-        "default": "present",
-        "choices": ["present", "running", "stopped", "restarted", "absent"],
-    },
-    "backend": {"type": "str", "default": "kubernetes", "choices": ["kubernetes", "docker"]},
-    "image": {"type": "str"},
-    "command": {"type": "list", "elements": "str"},
-    "user": {"type": "str", "default": DEFAULT_USER},
-    "env": {"type": "dict", "default": {}},
-    "secrets": {
-        "type": "list",
-        "elements": "dict",
-        "default": [],
-        "no_log": False,
-        "options": {
-            "key": {"type": "str", "no_log": False},
-            "env_var": {"type": "str"},
-            "value": {"type": "str", "no_log": True},
-        },
-    },
-    "resources": {
-        "type": "dict",
-        "default": {},
-        "options": {
-            "cpu": {"type": "str"},
-            "memory": {"type": "str"},
-            "gpu": {"type": "int"},
-            "accelerator": {"type": "str"},
-        },
-    },
-    "storage": {
-        "type": "dict",
-        "default": {},
-        "options": {
-            "size": {"type": "str", "default": "10Gi"},
-            "class": {"type": "str"},
-            "shared_claim": {"type": "str"},
-            "shared_path": {"type": "path"},
-            "subpath_prefix": {"type": "str", "default": "workspaces"},
-        },
-    },
-    "user_code_path": {"type": "str", "default": DEFAULT_USER_CODE_PATH},
-    "port": {"type": "int", "default": DEFAULT_IDE_PORT},
-    "publish": {
-        "type": "dict",
-        "default": {},
-        "options": {
-            "bind_address": {"type": "str", "default": "127.0.0.1"},
-            "host_port": {"type": "int"},
-        },
-    },
-    "public_url": {"type": "str"},
-    "ingress": {
-        "type": "dict",
-        "options": {
-            "type": {"type": "str", "default": "nginx", "choices": ["nginx", "alb", "istio"]},
-            "name": {"type": "str"},
-            "host": {"type": "str"},
-            "path_prefix": {"type": "str", "default": "/"},
-            "path_type": {"type": "str", "default": "ImplementationSpecific",
-                          "choices": ["ImplementationSpecific", "Prefix"]},
-            "gateway": {"type": "str", "default": "istio-system/ingressgateway"},
-        },
-    },
-    "labels": {"type": "dict", "default": {}},
-    "container_config": {"type": "raw"},
-    "purge": {"type": "bool", "default": False},
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "int", "default": 120},
-    "node_selector": {"type": "dict"},
-    "affinity": {"type": "dict"},
-    "tolerations": {"type": "list", "elements": "dict"},
-    "runtime_class_name": {"type": "str"},
-    "host_users": {"type": "bool"},
-    "image_pull_secrets": {"type": "list", "elements": "str", "no_log": False},
-    "service_account_token": {"type": "bool"},
-    "lifecycle_config": {
-        "type": "dict",
-        "options": {
-            "termination_policy": {
-                "type": "dict",
-                "options": {
-                    "enable_auto_termination": {"type": "bool", "default": False},
-                    "max_idle_seconds": {"type": "int"},
-                },
-            },
-            "pre_start": {"type": "dict", "options": {"script_path": {"type": "str"}}},
-            "post_start": {"type": "dict", "options": {"command": {"type": "raw"}, "hook_path": {"type": "str"}}},
-        },
-    },
-    "on_startup": {"type": "list", "elements": "str"},
-    "git": {"type": "dict", "options": {"repo": {"type": "str", "required": True}, "ref": {"type": "str"}}},
-    # set by the action plugin from files on the controller
-    "_pre_start_config": {"type": "dict"},
-    "_post_start_hook": {"type": "str"},
-}
-
-
-# Several workspaces in one task: each entry takes the workspace options, and
-# the task's own options are the defaults of every entry.
-BULK_SPEC = {"workspaces": {"type": "list", "elements": "dict", "no_log": False}}
-MODULE_RULES = {
-    "required_one_of": [["name", "workspaces"]],
-    "mutually_exclusive": [["name", "workspaces"]],
-}
-NOT_PER_ENTRY = ("backend",)
-
-
-def argument_spec():
-    """The workspace module's argument_spec (fresh copy, so callers may extend it)."""
-    spec = copy.deepcopy(WORKSPACE_SPEC)
-    spec.update(copy.deepcopy(CONNECTION_SPEC))
-    spec.update(copy.deepcopy(KUBERNETES_CONNECTION_SPEC))
-    spec.update(copy.deepcopy(CONTROL_SPEC))
-    spec.update(copy.deepcopy(BULK_SPEC))
-    return spec
-
-
-def entry_spec():
-    """What one entry of `workspaces` may set: the workspace options without their defaults."""
-    spec = {}
-    for key, option in WORKSPACE_SPEC.items():
-        if key in NOT_PER_ENTRY:
-            continue
-        spec[key] = {k: v for k, v in copy.deepcopy(option).items() if k not in ("default", "fallback")}
-    spec["name"]["required"] = True
-    return spec
-
-
-def bulk_params(params):
-    """Yield (index, entry) with the task's options filled in for what an entry leaves out."""
-    for index, entry in enumerate(params.get("workspaces") or []):
-        merged = {key: value for key, value in params.items() if key != "workspaces"}
-        merged.update(entry)
-        yield index, merged
-
 
 def parse_container_config(raw, errors):
     """The seed's container_config: a YAML string or a dict."""
@@ -211,21 +44,21 @@ def parse_container_config(raw, errors):
     return raw
 
 
-def _unknown_key_error(config, backend, where):
-    allowed = DOCKER_CONTAINER_CONFIG_KEYS + (k8s_container.FIELDS if backend == "kubernetes" else ())
+def _unknown_key_error(config, kubernetes, where):
+    allowed = DOCKER_CONTAINER_CONFIG_KEYS + (k8s_container.FIELDS if kubernetes else ())
     unknown = sorted(set(config) - set(allowed))
     if not unknown:
         return None
     keys = ", ".join(DOCKER_CONTAINER_CONFIG_KEYS)
-    if backend == "kubernetes":
+    if kubernetes:
         return (f"{where}.{unknown[0]}: neither a container_config field ({keys}) nor a Kubernetes container field "
                 f"such as env, resources or volumeMounts")
     return f"{where}.{unknown[0]}: not a Docker container_config field; use one of {keys}"
 
 
-def _container_layer(config, backend, where, errors):
+def _container_layer(config, kubernetes, where, errors):
     """One container_config mapping: its Docker keys, and on Kubernetes the container fields it sets."""
-    unknown = _unknown_key_error(config, backend, where)
+    unknown = _unknown_key_error(config, kubernetes, where)
     errors.extend([unknown] if unknown else [])
     environment = config.get("environment") or {}
     if isinstance(environment, list):  # the compose-style list form
@@ -249,7 +82,7 @@ def _container_layer(config, backend, where, errors):
     }
 
 
-def _pre_start_layer(params, backend, errors):
+def _pre_start_layer(params, kubernetes, errors):
     """What the pre-start script returned (the action plugin ran it), checked like container_config."""
     script = ((params.get("lifecycle_config") or {}).get("pre_start") or {}).get("script_path")
     if not script:
@@ -259,14 +92,14 @@ def _pre_start_layer(params, backend, errors):
                       f"the module as a task (atelier.workspaces.workspace), not on its own")
         return None
     where = f"{lifecycle.PRE_START_FIELD}: {script} returned container_config"
-    return _container_layer(params["_pre_start_config"], backend, where, errors)
+    return _container_layer(params["_pre_start_config"], kubernetes, where, errors)
 
 
-def _container_config(params, backend, errors):
+def _container_config(params, kubernetes, errors):
     """container_config, then the pre-start script's settings over it: a later layer wins."""
-    layers = [_container_layer(parse_container_config(params.get("container_config"), errors), backend,
+    layers = [_container_layer(parse_container_config(params.get("container_config"), errors), kubernetes,
                                "container_config", errors)]
-    layers.append(_pre_start_layer(params, backend, errors))
+    layers.append(_pre_start_layer(params, kubernetes, errors))
     merged = {"image": None, "environment": {}, "volumes": [], "public_url": None, "container_fields": []}
     for layer in filter(None, layers):
         merged["image"] = layer["image"] or merged["image"]
@@ -311,13 +144,13 @@ def _resources(resources, errors):
     }
 
 
-def _storage(storage, name, backend, errors, warnings):
+def _storage(storage, name, kubernetes, errors, warnings):
     prefix = (storage.get("subpath_prefix") or "").strip("/")
-    shared = storage.get("shared_claim") if backend == "kubernetes" else storage.get("shared_path")
+    shared = storage.get("shared_claim") if kubernetes else storage.get("shared_path")
     if shared:
         if not prefix or ".." in prefix.split("/"):
             errors.append("storage.subpath_prefix: must be a relative path without '..', for example 'workspaces'")
-        if backend == "kubernetes" and storage.get("class"):
+        if kubernetes and storage.get("class"):
             warnings.append(
                 f"storage: both shared_claim and class are set; the shared claim '{shared}' wins "
                 f"and class '{storage['class']}' is not used"
@@ -375,21 +208,24 @@ def _post_start_conflicts(workspace_lifecycle, container_fields):
     ][:1]
 
 
-def build_model(params, policy=None):
-    """Validate and normalise module params; return (model, errors)."""
+def build_model(params, policy=None, kubernetes=True):
+    """Validate and normalise module params; return (model, errors).
+
+    `kubernetes` says whether the engine reads the Kubernetes-only options (scheduling, ingress, container fields).
+    """
     errors, warnings = [], []
     name_error = naming.validate_workspace_name(params.get("name"))
     if name_error:
         return None, [name_error]
     name = params["name"]
     backend = params.get("backend") or "kubernetes"
-    if backend == "docker":
+    if not kubernetes:
         errors.extend(
             f"{option}: only the Kubernetes backend can use it; remove it for backend: docker"
             for option in KUBERNETES_ONLY
             if params.get(option) not in (None, [], {})
         )
-    config = _container_config(params, backend, errors)
+    config = _container_config(params, kubernetes, errors)
     if params.get("port") is not None and not 0 < params["port"] < 65536:
         errors.append(f"port: {params['port']} is not a TCP port; use 1-65535")
     publish = params.get("publish") or {}
@@ -430,11 +266,11 @@ def build_model(params, policy=None):
         "env": env_entries,
         "env_inputs": inputs,
         "resources": _resources(params.get("resources") or {}, errors),
-        "storage": _storage(params.get("storage") or {}, name, backend, errors, warnings),
+        "storage": _storage(params.get("storage") or {}, name, kubernetes, errors, warnings),
         "namespace": params.get("namespace") or "workspaces",
         "accelerator_label": params.get("accelerator_label") or "nvidia.com/gpu.product",
         "scheduling": _scheduling(params, errors),
-        "ingress": _ingress(params.get("ingress"), name, errors) if backend == "kubernetes" else None,
+        "ingress": _ingress(params.get("ingress"), name, errors) if kubernetes else None,
         "warnings": warnings,
         "extra_volumes": config["volumes"],
         "container_fields": config["container_fields"],

@@ -4,11 +4,11 @@
 
 from __future__ import annotations
 
-from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import engine as docker_engine
-from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import engine as k8s_engine
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends import registry
 
 
-def _workspace_vars(view):
+def workspace_vars(view):
+    """What every host knows of its workspace (pure)."""
     return {
         "workspace_name": view["name"],
         "workspace_backend": view["backend"],
@@ -18,53 +18,21 @@ def _workspace_vars(view):
     }
 
 
-def docker_host_vars(view, docker_host=None):
-    """Connection variables for a workspace container (pure)."""
-    host_vars = {
-        "ansible_connection": "community.docker.docker",
-        "ansible_host": view["container"],
-        **_workspace_vars(view),
-    }
-    if docker_host:
-        host_vars["ansible_docker_host"] = docker_host
-    return host_vars
-
-
-def kubernetes_host_vars(view, kubeconfig=None, context=None):
-    """Connection variables for a workspace pod (pure)."""
-    host_vars = {
-        "ansible_connection": "kubernetes.core.kubectl",
-        "ansible_kubectl_pod": view["pod"],
-        "ansible_kubectl_namespace": view["namespace"],
-        "ansible_kubectl_container": "workspace",
-        **_workspace_vars(view),
-    }
-    if kubeconfig:
-        host_vars["ansible_kubectl_kubeconfig"] = kubeconfig
-    if context:
-        host_vars["ansible_kubectl_context"] = context
-    return host_vars
+def host_name(view):
+    return f"{view['name']}.{view['namespace']}" if view.get("namespace") else view["name"]
 
 
 def hosts(options):
     """[{name, vars}] for the workspaces of one engine."""
-    if options["backend"] == "kubernetes":
-        api = k8s_engine.connect(options)
-        try:
-            views = k8s_engine.list_workspaces(api, options.get("namespace"))
-        finally:
-            api.close()
-        found = [{"name": f"{view['name']}.{view['namespace']}",
-                  "vars": kubernetes_host_vars(view, options.get("kubeconfig"), options.get("context"))}
-                 for view in views]
-    else:
-        api = docker_engine.connect(options)
-        try:
-            views = [docker_engine.describe(api.inspect_container(summary["Id"]))
-                     for summary in docker_engine.find_containers(api)]
-        finally:
-            api.close()
-        found = [{"name": view["name"], "vars": docker_host_vars(view, options.get("docker_host"))} for view in views]
+    backend = registry.get(options)
+    try:
+        found = []
+        for view in backend.views(namespace=options.get("namespace")):
+            connection = backend.host_vars(view, options)
+            if connection is not None:  # a workspace with nothing running to connect to
+                found.append({"name": host_name(view), "vars": {**connection, **workspace_vars(view)}})
+    finally:
+        backend.close()
     if options.get("running_only", True):
         found = [host for host in found if host["vars"]["workspace_status"] == "Running"]
     return sorted(found, key=lambda host: host["name"])

@@ -4,26 +4,10 @@
 
 from __future__ import annotations
 
-import copy
 import time
 
-from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import idle as idle_docker
-from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import engine as k8s_engine
-from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import idle as idle_k8s
-from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import idle
-from ansible_collections.atelier.workspaces.plugins.module_utils.domain import workspace_spec as spec
-from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import workspace as workspace_task
-
-
-def argument_spec():
-    return {
-        "name": {"type": "str"},
-        "backend": copy.deepcopy(spec.WORKSPACE_SPEC["backend"]),
-        "namespace": {"type": "str"},
-        **copy.deepcopy(spec.CONNECTION_SPEC),
-        **copy.deepcopy(spec.KUBERNETES_CONNECTION_SPEC),
-    }
+from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import session
 
 
 def judge(observed, now):
@@ -39,26 +23,10 @@ def judge(observed, now):
     return stop, keep
 
 
-def _engine(module):
-    params = module.params
-    if params["backend"] == "docker":
-        api = workspace_task.connect_or_fail(module)
-        return (lambda: idle_docker.observe(api, params.get("name")),
-                lambda workspace, reason: idle_docker.stop(api, workspace, reason, module.check_mode), api.close)
-    api = workspace_task.connect_kubernetes_or_fail(module)
-    cluster = k8s_engine.Cluster(api)
-    return (lambda: idle_k8s.observe(cluster, params.get("namespace"), params.get("name")),
-            lambda workspace, reason: idle_k8s.stop(cluster, workspace, reason, module.check_mode), api.close)
-
-
 def run(module):
-    observe, stop, close = _engine(module)
-    try:
-        to_stop, to_keep = judge(observe(), time.time())
+    params = module.params
+    with session.engine(module) as backend:
+        to_stop, to_keep = judge(backend.idle_workspaces(params.get("name"), params.get("namespace")), time.time())
         for row, workspace in to_stop:
-            stop(workspace, row["reason"])
-    except WorkspaceError as error:
-        module.fail_json(msg=str(error), changed=False)
-    finally:
-        close()
+            backend.stop_idle(workspace, row["reason"], module.check_mode)
     module.exit_json(changed=bool(to_stop), stopped=[row for row, _w in to_stop], kept=[row for row, _w in to_keep])

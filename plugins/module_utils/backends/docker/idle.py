@@ -8,7 +8,7 @@ the control store document ``idle-stops`` (workspace name to reason).
 
 from __future__ import annotations
 
-from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import engine as docker_engine
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import client
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import store as docker_store
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import idle
@@ -21,7 +21,7 @@ def _activity(api, container):
     path = f"{container['Config'].get('WorkingDir') or '/'}".rstrip("/") + f"/{idle.ACTIVITY_FILE}"
     try:
         stream, stat = api.get_archive(container["Id"], path)
-    except docker_engine.NotFound:
+    except client.NotFound:
         return None
     for _chunk in stream:  # the archive itself is not needed; drain it so the connection is reusable
         pass
@@ -33,7 +33,7 @@ def observe(api, name=None, containers=None):
     reasons = docker_store.DockerStore(api).read(DOCUMENT) or {}
     observed = []
     if containers is None:
-        containers = [api.inspect_container(summary["Id"]) for summary in docker_engine.find_containers(api, name)]
+        containers = client.inspect_all(api, name)
     for container in containers:
         running = bool(container["State"].get("Running"))
         workspace = container["Config"]["Labels"][naming.LABEL_WORKSPACE]
@@ -54,5 +54,10 @@ def stop(api, workspace, reason, dry_run):
     if dry_run:
         return
     api.stop(workspace["id"])
+    record_reason(api, workspace, reason)
+
+
+def record_reason(api, workspace, reason):
+    """Keep why the workspace was stopped where workspace_info finds it (a container's labels cannot change)."""
     store = docker_store.DockerStore(api)
     store.write(DOCUMENT, {**(store.read(DOCUMENT) or {}), workspace["name"]: reason})

@@ -10,10 +10,7 @@ a label, so a re-run compares one label instead of re-deriving engine state.
 
 from __future__ import annotations
 
-import hashlib
-import json
-
-from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import hashing, naming
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import env_policy, lifecycle
 
 NETWORK = "atelier-workspaces"
@@ -60,11 +57,6 @@ def live_resources(model):
     }
 
 
-def _fingerprint(value):
-    encoded = json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
-    return hashlib.sha256(encoded).hexdigest()[:16]
-
-
 def _lifecycle_settings(model):
     """The lifecycle settings that need a new container.
 
@@ -77,7 +69,7 @@ def _lifecycle_settings(model):
     if workspace_lifecycle["termination"]:
         settings["termination"] = workspace_lifecycle["termination"]
     if workspace_lifecycle["startup"]:
-        settings["startup"] = lifecycle.fingerprint(workspace_lifecycle["startup"])
+        settings["startup"] = hashing.fingerprint(workspace_lifecycle["startup"])
     if workspace_lifecycle["post_start"]:
         settings["post_start"] = {"command": workspace_lifecycle["post_start"]["command"],
                                   "hook": lifecycle.hook_fingerprint(workspace_lifecycle["post_start"])}
@@ -105,7 +97,7 @@ def desired_container(model):
     labels = dict(model["labels"])
     labels.update(naming.owned_labels(model["name"]))
     labels.update({
-        LABEL_SPEC_HASH: _fingerprint(recreate),
+        LABEL_SPEC_HASH: hashing.fingerprint(recreate),
         LABEL_CONFIG_HASH: env_policy.config_hash(model["env"]),
         LABEL_ENV_NAMES: ",".join(sorted(env)),
         LABEL_SECRET_NAMES: ",".join(sorted(e["name"] for e in model["env"] if e["secret"])),

@@ -13,14 +13,10 @@ changes from parallel tasks on one engine are not merged.
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
-import time
 
-from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import engine as docker_engine
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import store as docker_store
-from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import archive, naming
 from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import roles
 
@@ -108,30 +104,17 @@ def export(workspace, found):
             "env": {EXPORT_ENV: EXPORT_PATH}}
 
 
-def _export_archive(exported):
-    """A tar stream with the export file (and its directory) at their place in the container, owned by root."""
-    buffer = io.BytesIO()
-    payload = exported["content"].encode()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        directory = tarfile.TarInfo(exported["path"].rsplit("/", 1)[0].lstrip("/"))
-        directory.type, directory.mode = tarfile.DIRTYPE, 0o755
-        archive.addfile(directory)
-        info = tarfile.TarInfo(exported["path"].lstrip("/"))
-        info.size, info.mode, info.mtime = len(payload), int(exported["mode"], 8), int(time.time())
-        archive.addfile(info, io.BytesIO(payload))
-    return buffer.getvalue()
-
-
 def export_into(api, container_id, workspace, document=None):
     """Write the workspace's roles file into its container (read-only for the workspace's user)."""
     exported = export(workspace, assignments(api, workspace, document))
-    api.put_archive(container_id, "/", _export_archive(exported))
+    api.put_archive(container_id, "/", archive.file_with_parents(exported["path"], exported["content"].encode(),
+                                                             int(exported["mode"], 8)))
 
 
-def refresh_exports(api, workspace=None):
-    """Re-export into the containers of one workspace, or of all after a global change; their names."""
+def refresh_exports(api, containers):
+    """Re-export into the given container summaries (one workspace's, or all after a global change); their names."""
     refreshed = []
-    for summary in docker_engine.find_containers(api, workspace):
+    for summary in containers:
         name = summary["Labels"][naming.LABEL_WORKSPACE]
         export_into(api, summary["Id"], name)
         refreshed.append(name)
@@ -139,27 +122,27 @@ def refresh_exports(api, workspace=None):
 
 
 class RoleAssignment:
-    """One assignment (or its removal) on one scope of the engine."""
+    """One assignment (or its removal) on one scope of the engine.
 
-    def __init__(self, api, assignment, check_mode):
+    `containers(workspace)` lists the summaries of the containers a workspace runs in (all workspaces' for None);
+    the IDE in front of each reads its roles from the file exported into them.
+    """
+
+    def __init__(self, api, assignment, check_mode, containers, exists):
         self.store = docker_store.DockerStore(api)
         self.api = api
         self.assignment = assignment
         self.check_mode = check_mode
+        self.containers = containers
+        self.exists = exists
         self.workspace = assignment["workspace"]
         self.key = roles.subject_key(assignment["subject"])
         self.actions = []
 
     def converge(self):
         """Apply the assignment; (role before, role after, the scope's holders after)."""
-        try:
-            return self._converge()
-        except docker_engine.DockerException as error:
-            raise WorkspaceError(f"docker_host: the Docker engine failed on the roles document ({error})") from None
-
-    def _converge(self):
         present = self.assignment["state"] == "present"
-        if present and self.workspace is not None and not docker_engine.find_containers(self.api, self.workspace):
+        if present and self.workspace is not None and not self.exists(self.workspace):
             raise WorkspaceError(
                 f"workspace: '{self.workspace}' does not exist on this Docker engine; create it with "
                 f"atelier.workspaces.workspace first, or check workspace and docker_host")
@@ -170,6 +153,9 @@ class RoleAssignment:
         if _stored(wanted) != _stored(holders):
             self.store.write(DOCUMENT, _with_scope(document, self.workspace, wanted), dry_run=self.check_mode)
             self.actions.append(self._action(before, after))
+            if not self.check_mode:
+                self.actions.extend(f"export roles into workspace {name}"
+                                    for name in refresh_exports(self.api, self.containers(self.workspace)))
         return before, after, wanted
 
     def _action(self, before, after):

@@ -14,12 +14,9 @@ An empty document counts as no document.
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
-import time
 
-from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import archive, naming
 
 try:
     from docker.errors import NotFound
@@ -38,31 +35,9 @@ def file_name(document, secret=False):
     return f"{document}.secret.json" if secret else f"{document}.json"
 
 
-def _pack(name, mapping, secret):
+def _document_archive(document, mapping, secret):
     payload = json.dumps(mapping, sort_keys=True, indent=1).encode()
-    info = tarfile.TarInfo(name)
-    info.size = len(payload)
-    info.mode = 0o600 if secret else 0o644
-    info.uid = info.gid = 0
-    info.mtime = int(time.time())
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        archive.addfile(info, io.BytesIO(payload))
-    return buffer.getvalue()
-
-
-def _empty_archive():
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w"):
-        pass
-    return buffer.getvalue()
-
-
-def _unpack(stream):
-    buffer = io.BytesIO(b"".join(stream))
-    with tarfile.open(fileobj=buffer) as archive:
-        member = archive.next()
-        return json.loads(archive.extractfile(member).read().decode())
+    return archive.pack([{"path": file_name(document, secret), "mode": 0o600 if secret else 0o644, "data": payload}])
 
 
 class DockerStore:
@@ -89,14 +64,14 @@ class DockerStore:
             stream, _stat = self.api.get_archive(holder, f"{MOUNT}/{file_name(document, secret)}")
         except NotFound:
             return None
-        return _unpack(stream)
+        return archive.first_json(stream)
 
     def write(self, document, mapping, secret=False, dry_run=False):
         """Store the mapping as the whole document; True when it differed (and was written unless dry_run)."""
         if self.read(document, secret) == mapping:
             return False
         if not dry_run:
-            self.api.put_archive(self._ensure_holder(), MOUNT, _pack(file_name(document, secret), mapping, secret))
+            self.api.put_archive(self._ensure_holder(), MOUNT, _document_archive(document, mapping, secret))
         return True
 
     def remove(self, document, secret=False, dry_run=False):
@@ -111,7 +86,7 @@ class DockerStore:
             if not self.api.volumes(filters={"name": VOLUME}).get("Volumes"):
                 self.api.create_volume(VOLUME, labels=labels)
             if not self.api.images(name=HOLDER_IMAGE, quiet=True):
-                self.api.import_image_from_data(_empty_archive(), repository=HOLDER_REPOSITORY, tag=HOLDER_TAG)
+                self.api.import_image_from_data(archive.pack([]), repository=HOLDER_REPOSITORY, tag=HOLDER_TAG)
             host_config = self.api.create_host_config(binds={VOLUME: {"bind": MOUNT, "mode": "rw"}},
                                                       network_mode="none")
             self._holder = self.api.create_container(

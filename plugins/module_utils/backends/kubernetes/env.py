@@ -20,19 +20,17 @@ from ansible_collections.atelier.workspaces.plugins.module_utils.domain import e
 REFRESH_FIELD_MANAGER = "atelier.workspaces-env-policy"
 
 
-def _by_name(listing):
-    items = (listing or {}).get("items", [])
+def _by_name(items):
     return {(item["metadata"]["namespace"], item["metadata"]["name"]): item for item in items}
 
 
 def workspace_envs(cluster, namespace=None):
     """Every workspace (in one namespace or all) with its stored env inputs, env values and config hash."""
-    where = f"/namespaces/{namespace}" if namespace else ""
-    selector = {"labelSelector": naming.label_selector()}
-    statefulsets = cluster.call("GET", f"/apis/apps/v1{where}/statefulsets", query=selector)
-    secrets = _by_name(cluster.call("GET", f"/api/v1{where}/secrets", query=selector))
+    selector = naming.label_selector()
+    statefulsets = cluster.list("StatefulSet", namespace, selector)
+    secrets = _by_name(cluster.list("Secret", namespace, selector))
     found = []
-    for statefulset in (statefulsets or {}).get("items", []):
+    for statefulset in statefulsets:
         meta = statefulset["metadata"]
         name = meta["labels"][naming.LABEL_WORKSPACE]
         secret = secrets.get((meta["namespace"], naming.object_name(name, "env"))) or {}
@@ -61,15 +59,12 @@ def refresh(cluster, workspace, entries, dry_run):
         "type": "Opaque",
         "data": {e["name"]: base64.b64encode(e["value"].encode()).decode() for e in entries},
     }, dry_run)
-    query = {"fieldManager": REFRESH_FIELD_MANAGER, "force": "true"}
-    if dry_run:
-        query["dryRun"] = "All"
     inputs = env_policy.with_sources(workspace["inputs"], entries)
-    cluster.call("PATCH", f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}", body={
+    cluster.apply({
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
         "metadata": {"name": name, "namespace": namespace,
                      "annotations": {k8s_plan.ANNOTATION_ENV_INPUTS: env_policy.encode_inputs(inputs)}},
         "spec": {"template": {"metadata": {"annotations": {
             k8s_plan.ANNOTATION_CONFIG_HASH: env_policy.config_hash(entries)}}}},
-    }, query=query, content_type="application/apply-patch+yaml")
+    }, dry_run, manager=REFRESH_FIELD_MANAGER)

@@ -17,15 +17,13 @@ REAPER_FIELD_MANAGER = "atelier.workspaces-reaper"
 
 def observe(cluster, namespace=None, name=None):
     """Every workspace (or one) with what its idle time is computed from."""
-    where = f"/namespaces/{namespace}" if namespace else ""
-    found = cluster.call("GET", f"/apis/apps/v1{where}/statefulsets",
-                         query={"labelSelector": naming.label_selector(name)})
+    found = cluster.list("StatefulSet", namespace, naming.label_selector(name))
     observed = []
-    for statefulset in (found or {}).get("items", []):
+    for statefulset in found:
         meta = statefulset["metadata"]
         workspace = meta["labels"][naming.LABEL_WORKSPACE]
         running = statefulset["spec"].get("replicas", 1) > 0
-        pod = cluster.call("GET", f"/api/v1/namespaces/{meta['namespace']}/pods/{workspace}-0") if running else None
+        pod = cluster.get("Pod", meta["namespace"], f"{workspace}-0") if running else None
         annotations = meta.get("annotations") or {}
         observed.append({
             "name": workspace,
@@ -40,13 +38,10 @@ def observe(cluster, namespace=None, name=None):
 
 
 def stop(cluster, workspace, reason, dry_run):
-    query = {"fieldManager": REAPER_FIELD_MANAGER, "force": "true"}
-    if dry_run:
-        query["dryRun"] = "All"
     namespace, name = workspace["namespace"], workspace["name"]
-    cluster.call("PATCH", f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}", body={
+    cluster.apply({
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
         "metadata": {"name": name, "namespace": namespace, "annotations": {idle.ANNOTATION_STOPPED_REASON: reason}},
         "spec": {"replicas": 0},
-    }, query=query, content_type="application/apply-patch+yaml")
+    }, dry_run, manager=REAPER_FIELD_MANAGER)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import base64
 import copy
 
-from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
-from ansible_collections.atelier.workspaces.plugins.module_utils.domain import container_fields as k8s_container
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import container as k8s_container
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming, quantity
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import env_policy, lifecycle
 
 ANNOTATION_CONFIG_HASH = "workspaces.atelier.dev/config-hash"
@@ -21,22 +21,12 @@ ANNOTATION_CONFIG_HASH = "workspaces.atelier.dev/config-hash"
 ANNOTATION_ENV_INPUTS = "workspaces.atelier.dev/env-inputs"
 # the post-start hook's content lives in a ConfigMap; its hash in the pod template restarts the pod when it changes
 ANNOTATION_HOOKS_HASH = "workspaces.atelier.dev/hooks-hash"
+# where the IDE answers, so every reader reports the same URL without the task's options
+ANNOTATION_URL = "workspaces.atelier.dev/url"
 IDE_PORT_NAME = "ide"
 DATA_VOLUME = "data"
 HOOKS_VOLUME = "hooks"
 STARTUP_CONTAINER = "startup"
-_BINARY_SUFFIXES = (("Pi", 1024**5), ("Ti", 1024**4), ("Gi", 1024**3), ("Mi", 1024**2), ("Ki", 1024))
-
-
-def cpu_quantity(millicores):
-    return str(millicores // 1000) if millicores % 1000 == 0 else f"{millicores}m"
-
-
-def memory_quantity(size):
-    for suffix, factor in _BINARY_SUFFIXES:
-        if size % factor == 0:
-            return f"{size // factor}{suffix}"
-    return str(size)
 
 
 def _meta(model, name, annotations=None):
@@ -51,9 +41,9 @@ def _resources(model):
     resources = model["resources"]
     amounts = {}
     if resources["cpu_millis"]:
-        amounts["cpu"] = cpu_quantity(resources["cpu_millis"])
+        amounts["cpu"] = quantity.cpu_quantity(resources["cpu_millis"])
     if resources["memory_bytes"]:
-        amounts["memory"] = memory_quantity(resources["memory_bytes"])
+        amounts["memory"] = quantity.memory_quantity(resources["memory_bytes"])
     limits = dict(amounts)
     if resources["gpu"]:
         limits["nvidia.com/gpu"] = str(resources["gpu"])
@@ -198,7 +188,7 @@ def desired_objects(model, replicas):
     if model["storage"]["kind"] == "volume":
         claim = {
             "accessModes": ["ReadWriteOnce"],
-            "resources": {"requests": {"storage": memory_quantity(model["storage"]["size_bytes"])}},
+            "resources": {"requests": {"storage": quantity.memory_quantity(model["storage"]["size_bytes"])}},
         }
         if model["storage"]["class"]:
             claim["storageClassName"] = model["storage"]["class"]
@@ -214,7 +204,7 @@ def desired_objects(model, replicas):
     if model["ingress"] and not model["ingress"]["shared_name"]:
         objects.append(own_route(model))
     objects.extend(_identity_objects(model))
-    annotations = {ANNOTATION_ENV_INPUTS: env_policy.encode_inputs(model["env_inputs"])}
+    annotations = {ANNOTATION_ENV_INPUTS: env_policy.encode_inputs(model["env_inputs"]), ANNOTATION_URL: url(model)}
     annotations.update(lifecycle.termination_metadata(model["lifecycle"]["termination"]))
     objects.append({
         "apiVersion": "apps/v1",
@@ -274,6 +264,15 @@ def own_route(model):
         "metadata": _meta(model, model["name"]),
         "spec": {"ingressClassName": route["type"], "rules": [rule]},
     }
+
+
+def service_url(workspace, namespace, port):
+    return f"http://{workspace}.{namespace}.svc:{port}/"
+
+
+def url(model):
+    """Where the IDE answers: the public URL, else the route, else the Service inside the cluster."""
+    return model["public_url"] or route_url(model) or service_url(model["name"], model["namespace"], model["port"])
 
 
 def route_url(model):

@@ -15,39 +15,26 @@ differs, and check mode sends nothing at all.
 
 from __future__ import annotations
 
-from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import engine as k8s_engine
-from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import compare, rbac
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming, wait
 from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import roles
-
-RBAC_PATH = f"/apis/{roles.RBAC_API_VERSION}"
-PLURALS = {"Role": "roles", "RoleBinding": "rolebindings", "ClusterRole": "clusterroles"}
-APPLY = "application/apply-patch+yaml"
-
-
-def _path(kind, namespace=None, name=None):
-    where = f"/namespaces/{namespace}" if namespace else ""
-    path = f"{RBAC_PATH}{where}/{PLURALS[kind]}"
-    return f"{path}/{name}" if name else path
 
 
 def _listed(cluster, kind, namespace, workspace):
     """The scope's objects of one kind, by role."""
-    found = cluster.call("GET", _path(kind, namespace), query={"labelSelector": roles.label_selector(workspace)})
-    items = (found or {}).get("items", [])
-    for item in items:  # a list's items carry neither kind nor apiVersion
-        item.update(kind=kind, apiVersion=roles.RBAC_API_VERSION)
-    return {item["metadata"]["labels"][roles.LABEL_ROLE]: item for item in items}
+    items = cluster.list(kind, namespace, rbac.label_selector(workspace))
+    return {item["metadata"]["labels"][rbac.LABEL_ROLE]: item for item in items}
 
 
 def _holders(bindings):
     """{role: subject keys} of the scope's bindings; subjects of other kinds are not assignments."""
-    return {role: frozenset(filter(None, map(roles.key_of_rbac_subject, binding.get("subjects") or ())))
+    return {role: frozenset(filter(None, map(rbac.key_of_rbac_subject, binding.get("subjects") or ())))
             for role, binding in bindings.items()}
 
 
 def workspace_exists(cluster, namespace, workspace):
-    statefulset = cluster.call("GET", f"/apis/apps/v1/namespaces/{namespace}/statefulsets/{workspace}")
+    statefulset = cluster.get("StatefulSet", namespace, workspace)
     labels = ((statefulset or {}).get("metadata") or {}).get("labels") or {}
     return labels.get(naming.LABEL_WORKSPACE) == workspace
 
@@ -67,9 +54,8 @@ def remove_workspace_bindings(cluster, namespace, workspace, dry_run):
     actions = []
     for kind in ("RoleBinding", "Role"):
         for role, obj in _listed(cluster, kind, namespace, workspace).items():
-            query = {"dryRun": "All"} if dry_run else None
-            cluster.call("DELETE", _path(kind, namespace, obj["metadata"]["name"]), query=query)
-            actions.append(f"delete {kind}/{roles.object_name(role, workspace)}")
+            cluster.delete(kind, namespace, obj["metadata"]["name"], dry_run=dry_run)
+            actions.append(f"delete {kind}/{rbac.object_name(role, workspace)}")
     return actions
 
 
@@ -97,44 +83,42 @@ class RoleAssignment:
         if present:
             self._ensure_namespace()
             self._ensure_permission_objects()
-        for _attempt in range(k8s_engine.CONFLICT_RETRIES):
+        def attempt():
             bindings = _listed(self.cluster, "RoleBinding", self.namespace, self.workspace)
             holders = _holders(bindings)
             if not present and not bindings:
                 return None, None, holders  # nothing was ever assigned on this scope
             wanted = roles.changed_holders(holders, self.key, self.assignment["role"], self.assignment["state"])
-            if self._write_bindings(bindings, holders, wanted, create_missing=present):
-                return roles.role_of(holders, self.key), roles.role_of(wanted, self.key), wanted
-        raise WorkspaceError(f"subject: the role bindings kept changing under {k8s_engine.CONFLICT_RETRIES} attempts; "
-                             f"run again")
+            if not self._write_bindings(bindings, holders, wanted, create_missing=present):
+                return wait.CONFLICT
+            return roles.role_of(holders, self.key), roles.role_of(wanted, self.key), wanted
+
+        return wait.retry_on_conflict(attempt, "subject: the role bindings")
 
     def _ensure_namespace(self):
-        if self.workspace is not None or self.cluster.call("GET", f"/api/v1/namespaces/{self.namespace}"):
+        if self.workspace is not None or self.cluster.get("Namespace", None, self.namespace):
             return
         self.actions.append(f"create Namespace/{self.namespace}")
         if not self.check_mode:
-            self.cluster.call("POST", "/api/v1/namespaces", body={
-                "apiVersion": "v1", "kind": "Namespace",
-                "metadata": {"name": self.namespace, "labels": {naming.LABEL_MANAGED_BY: naming.MANAGED_BY}}})
+            self.cluster.ensure_namespace(self.namespace)
 
     def _ensure_permission_objects(self):
         if self.workspace is None:
             kind, namespace = "ClusterRole", None
-            desired = {role: roles.cluster_role(role) for role in roles.ROLES}
+            desired = {role: rbac.cluster_role(role) for role in roles.ROLES}
         else:
             kind, namespace = "Role", self.namespace
-            desired = {role: roles.workspace_role(role, namespace, self.workspace) for role in roles.ROLES}
+            desired = {role: rbac.workspace_role(role, namespace, self.workspace) for role in roles.ROLES}
         existing = _listed(self.cluster, kind, namespace, self.workspace)
         for role, obj in desired.items():
             current = existing.get(role)
-            difference = k8s_engine.first_difference(obj, current) if current is not None else "new"
+            difference = compare.first_difference(obj, current) if current is not None else "new"
             if difference is None:
                 continue
             name = obj["metadata"]["name"]
             self.actions.append(f"create {kind}/{name}" if current is None else f"update {kind}/{name} ({difference})")
             if not self.check_mode:
-                self.cluster.call("PATCH", _path(kind, namespace, name), body=obj, content_type=APPLY,
-                                  query={"fieldManager": k8s_engine.FIELD_MANAGER, "force": "true"})
+                self.cluster.apply(obj)
 
     def _write_bindings(self, bindings, holders, wanted, create_missing):
         """Send the bindings that differ; False when one changed since it was read (read again and retry)."""
@@ -149,7 +133,7 @@ class RoleAssignment:
         return True
 
     def _binding_action(self, role, current, after):
-        name = f"RoleBinding/{roles.object_name(role, self.workspace)}"
+        name = f"RoleBinding/{rbac.object_name(role, self.workspace)}"
         who = roles.subject_label(self.key)
         if current is None:
             return f"create {name} with {who}" if self.key in after else f"create {name}"
@@ -157,13 +141,10 @@ class RoleAssignment:
         return f"add {who} to {name}" if self.key in after else f"remove {who} from {name}"
 
     def _send_binding(self, role, current, subjects):
-        kept = [s for s in (current or {}).get("subjects") or () if roles.key_of_rbac_subject(s) is None]
-        body = roles.role_binding(role, self.namespace, subjects, self.workspace, kept)
+        kept = [s for s in (current or {}).get("subjects") or () if rbac.key_of_rbac_subject(s) is None]
+        body = rbac.role_binding(role, self.namespace, subjects, self.workspace, kept)
         if current is None:
-            return self.cluster.call("POST", _path("RoleBinding", self.namespace), body=body,
-                                     query={"fieldManager": k8s_engine.FIELD_MANAGER}, conflict=False) is not False
+            return self.cluster.create(body, conflict=False) is not False
         # the resourceVersion makes the apply fail with a conflict if somebody changed the subjects since the read
         body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-        return self.cluster.call(
-            "PATCH", _path("RoleBinding", self.namespace, body["metadata"]["name"]), body=body, content_type=APPLY,
-            query={"fieldManager": k8s_engine.FIELD_MANAGER, "force": "true"}, conflict=False) is not False
+        return self.cluster.apply(body, conflict=False) is not False

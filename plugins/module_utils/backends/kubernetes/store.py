@@ -17,16 +17,14 @@ from ansible_collections.atelier.workspaces.plugins.module_utils.common import n
 DEFAULT_CONTROL_NAMESPACE = "atelier-system"
 OBJECT_PREFIX = "atelier-"
 LABEL_DOCUMENT = "workspaces.atelier.dev/document"
-FIELD_MANAGER = "atelier.workspaces"
 
 
 def object_name(document):
     return f"{OBJECT_PREFIX}{document}"
 
 
-def _path(secret, namespace, name=None):
-    path = f"/api/v1/namespaces/{namespace}/{'secrets' if secret else 'configmaps'}"
-    return f"{path}/{name}" if name else path
+def _kind(secret):
+    return "Secret" if secret else "ConfigMap"
 
 
 def _encode(mapping):
@@ -38,7 +36,7 @@ def _decode(mapping):
 
 
 class K8sStore:
-    """Documents in the control namespace, through a k8s_engine.Cluster."""
+    """Documents in the control namespace, through a client.Cluster."""
 
     def __init__(self, cluster, namespace=None):
         self.cluster = cluster
@@ -46,7 +44,7 @@ class K8sStore:
 
     def read(self, document, secret=False):
         """The document's mapping, or None when it was never written."""
-        found = self.cluster.call("GET", _path(secret, self.namespace, object_name(document)))
+        found = self.cluster.get(_kind(secret), self.namespace, object_name(document))
         if found is None:
             return None
         return _decode(found.get("data")) if secret else dict(found.get("data") or {})
@@ -59,7 +57,7 @@ class K8sStore:
             self._ensure_namespace()
             body = {
                 "apiVersion": "v1",
-                "kind": "Secret" if secret else "ConfigMap",
+                "kind": _kind(secret),
                 "metadata": {
                     "name": object_name(document),
                     "namespace": self.namespace,
@@ -68,21 +66,16 @@ class K8sStore:
                 "data": _encode(mapping) if secret else mapping,
             }
             # server-side apply: keys this manager wrote before and no longer sends are removed
-            self.cluster.call(
-                "PATCH", _path(secret, self.namespace, object_name(document)), body=body,
-                query={"fieldManager": FIELD_MANAGER, "force": "true"}, content_type="application/apply-patch+yaml")
+            self.cluster.apply(body)
         return True
 
     def _ensure_namespace(self):
-        if self.cluster.call("GET", f"/api/v1/namespaces/{self.namespace}") is None:
-            self.cluster.call("POST", "/api/v1/namespaces", body={
-                "apiVersion": "v1", "kind": "Namespace",
-                "metadata": {"name": self.namespace, "labels": {naming.LABEL_MANAGED_BY: naming.MANAGED_BY}}})
+        self.cluster.ensure_namespace(self.namespace)
 
     def remove(self, document, secret=False, dry_run=False):
         """Delete the document; True when it existed."""
         if self.read(document, secret) is None:
             return False
         if not dry_run:
-            self.cluster.call("DELETE", _path(secret, self.namespace, object_name(document)))
+            self.cluster.delete(_kind(secret), self.namespace, object_name(document))
         return True

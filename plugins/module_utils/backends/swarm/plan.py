@@ -45,6 +45,8 @@ def desired_service(model, replicas):
         "Hostname": container["hostname"],
         "Mounts": [_mount(mount) for mount in container["mounts"]],
         "CapabilityDrop": ["ALL"],
+        # the task's container carries the workspace labels too, so tools that look containers up find it
+        "Labels": container["labels"],
     }
     if container["command"]:
         container_spec["Command"] = container["command"]

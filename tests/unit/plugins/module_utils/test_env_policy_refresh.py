@@ -2,9 +2,10 @@
 
 import pytest
 
+from ansible_collections.atelier.workspaces.plugins.module_utils.args.env_policy import POLICY_SPEC
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import env as env_refresh_docker
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import plan as docker_plan
-from ansible_collections.atelier.workspaces.plugins.module_utils.domain import env_policy
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import env_policy, policy_changes
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import policy_documents as env_policy_store
 from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import env_policy as env_policy_task
 
@@ -57,34 +58,34 @@ def test_recompute_under_the_same_policy_gives_the_same_hash():
 def test_only_the_workspace_whose_family_changed_is_stale():
     workspaces = [_started("ws1"), _started("ws2")]
     changed = {**POLICY, "variables": {**POLICY["variables"], "DEV_ENV_DB": "new-dev-db"}}
-    report = env_policy_task.stale_report(changed, workspaces)
+    report = policy_changes.stale_report(changed, workspaces)
     assert [row["name"] for row in report] == ["ws1"]
     assert report[0]["changes"] == {"added": [], "changed": ["DEV_ENV_DB"], "removed": []}
 
 
 def test_explicit_env_keeps_a_workspace_out_of_a_pattern_change():
     workspaces = [_started("ws1"), _started("ws3", explicit={"ENV": "fixed"})]
-    report = env_policy_task.stale_report({**POLICY, "workspace_env_pattern": "qa_{workspace_name}"}, workspaces)
+    report = policy_changes.stale_report({**POLICY, "workspace_env_pattern": "qa_{workspace_name}"}, workspaces)
     assert [(row["name"], row["changes"]["changed"]) for row in report] == [("ws1", ["ENV"])]
     assert report[0]["changes"]["removed"] == ["DEV_ENV_DB"]
 
 
 def test_a_workspace_the_policy_cannot_serve_is_reported_with_the_reason():
     workspace = _started("ws1", refs=[{"key": "SHARED_TOKEN"}])
-    report = env_policy_task.stale_report({**POLICY, "share_secrets_across_workspaces": False}, [workspace])
+    report = policy_changes.stale_report({**POLICY, "share_secrets_across_workspaces": False}, [workspace])
     assert report[0]["errors"][0].startswith("secrets[0].key: 'SHARED_TOKEN' is not a secret of this workspace")
 
 
 def test_a_workspace_without_recorded_inputs_is_never_refreshed():
     workspace = {**_started("ws1"), "inputs": {}}
-    report = env_policy_task.stale_report(POLICY, [workspace])
+    report = policy_changes.stale_report(POLICY, [workspace])
     assert report == [{"name": "ws1", "namespace": "team", "backend": "kubernetes", "running": True,
-                       "errors": [env_policy_task.NO_INPUTS]}]
+                       "errors": [policy_changes.NO_INPUTS]}]
 
 
 def test_env_view_shows_sources_and_hides_secret_values():
     workspace = _started("ws1", refs=[{"key": "SHARED_TOKEN"}])
-    view = env_policy_task.env_view(POLICY, workspace)
+    view = policy_changes.env_view(POLICY, workspace)
     assert view["env_stale"] is False
     by_name = {entry["name"]: entry for entry in view["env"]}
     assert by_name["SHARED_TOKEN"]["value"] == env_policy.REDACTED
@@ -144,7 +145,7 @@ def test_save_is_idempotent_and_dry_run_writes_nothing():
 def test_public_view_and_diff_never_show_secret_values():
     before = POLICY
     after = {**POLICY, "secrets": {"SHARED_TOKEN": "rotated-canary", "NEW": "new-canary"}}
-    diff = env_policy_task._diff(before, after)
+    diff = policy_changes.diff(before, after)
     assert "canary" not in str(diff)
     assert diff["after"]["secrets"] == {"NEW": env_policy.REDACTED, "SHARED_TOKEN": "******** (changed)"}
 
@@ -160,7 +161,7 @@ def test_public_view_and_diff_never_show_secret_values():
     ],
 )
 def test_desired_policy_reports_bad_input(params, start):
-    full = {field: None for field in env_policy_task.POLICY_SPEC}
+    full = {field: None for field in POLICY_SPEC}
     full.update(params, state="present")
     _policy, errors = env_policy_task.desired_policy(full)
     assert errors and errors[0].startswith(start), errors

@@ -6,10 +6,11 @@ import sys
 import pytest
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import plan as docker_plan
-from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import engine as k8s_engine
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import compare
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import container as k8s_container
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import plan as k8s_plan
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import quantity
 from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
-from ansible_collections.atelier.workspaces.plugins.module_utils.domain import container_fields as k8s_container
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import lifecycle
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import workspace_spec as spec
 
@@ -17,13 +18,15 @@ HOOK = "#!/bin/sh\necho hook\n"
 
 
 def _model(backend="kubernetes", **params):
-    model, errors = spec.build_model({"name": "hook-a", "backend": backend, "wait_timeout": 30, **params})
+    model, errors = spec.build_model({"name": "hook-a", "backend": backend, "wait_timeout": 30, **params},
+                                     kubernetes=backend != "docker")
     assert errors == []
     return model
 
 
 def _errors(**params):
-    model, errors = spec.build_model({"name": "hook-a", "wait_timeout": 30, **params})
+    model, errors = spec.build_model({"name": "hook-a", "wait_timeout": 30, **params},
+                                     kubernetes=params.get("backend") != "docker")
     assert model is None
     return errors
 
@@ -251,7 +254,8 @@ def test_each_workspace_has_its_own_service_account_without_a_token():
 def test_sandbox_options_reach_the_pod_and_are_refused_on_docker():
     pod = _pod(_model(runtime_class_name="gvisor", host_users=False))
     assert pod["runtimeClassName"] == "gvisor" and pod["hostUsers"] is False
-    _none, errors = spec.build_model({"name": "hook-a", "backend": "docker", "service_account_token": True})
+    _none, errors = spec.build_model({"name": "hook-a", "backend": "docker", "service_account_token": True},
+                                    kubernetes=False)
     assert "service_account_token: only the Kubernetes backend can use it; remove it for backend: docker" in errors
 
 
@@ -313,7 +317,7 @@ def test_bad_container_settings_name_their_field(params, fragment):
     ("lots", None), ("1e3", None),
 ])
 def test_quantities_are_written_as_the_api_server_writes_them(amount, canonical):
-    assert k8s_container.canonical_quantity(amount) == canonical
+    assert quantity.canonical_quantity(amount) == canonical
 
 
 def test_named_lists_merge_item_by_item_and_other_lists_are_replaced():
@@ -331,9 +335,9 @@ def test_named_lists_merge_item_by_item_and_other_lists_are_replaced():
 
 def test_dropped_optional_annotation_is_a_difference():
     held = {"metadata": {"annotations": {lifecycle.ANNOTATION_MAX_IDLE: "60", "other": "x"}}}
-    assert k8s_engine.dropped_annotation({"metadata": {"annotations": {}}}, held) == (
+    assert compare.dropped_annotation({"metadata": {"annotations": {}}}, held) == (
         f"metadata.annotations.{lifecycle.ANNOTATION_MAX_IDLE}")
-    assert k8s_engine.dropped_annotation(held, held) is None
+    assert compare.dropped_annotation(held, held) is None
 
 
 # --- controller side ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import json
 import pytest
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import roles as role_docker
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import rbac
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import roles
 
 # The documented permission table (docs/roles.md), written out independently of the code.
@@ -124,7 +125,7 @@ def _covers(holder, wanted):
 
 
 def test_viewer_of_a_workspace_sees_only_its_objects():
-    assert roles.rules("viewer", "ws") == [
+    assert rbac.rules("viewer", "ws") == [
         {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"],
          "resourceNames": ["ws-hooks"]},
         {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get", "list", "watch"],
@@ -143,15 +144,15 @@ def test_viewer_of_a_workspace_sees_only_its_objects():
 
 @pytest.mark.parametrize("role", roles.ROLES)
 def test_workspace_rules_name_only_that_workspaces_objects(role):
-    own = {"ws", "ws-0", "ws-data", "ws-hooks", *(roles.object_name(r, "ws") for r in roles.ROLES)}
-    for rule in roles.rules(role, "ws"):
+    own = {"ws", "ws-0", "ws-data", "ws-hooks", *(rbac.object_name(r, "ws") for r in roles.ROLES)}
+    for rule in rbac.rules(role, "ws"):
         assert rule["resourceNames"] and set(rule["resourceNames"]) <= own, rule
 
 
 @pytest.mark.parametrize("workspace", ["ws", None])
 @pytest.mark.parametrize("role", roles.ROLES)
 def test_no_role_reaches_secrets_or_writes_pod_templates_services_or_routes(role, workspace):
-    grants = _grants(roles.rules(role, workspace))
+    grants = _grants(rbac.rules(role, workspace))
     assert not [g for g in grants if g[1] == "secrets"]
     writes = {"create", "update", "patch"}
     for resource in ("statefulsets", "pods", "services", "ingresses", "virtualservices", "roles", "clusterroles"):
@@ -162,56 +163,56 @@ def test_no_role_reaches_secrets_or_writes_pod_templates_services_or_routes(role
 @pytest.mark.parametrize("workspace", ["ws", None])
 @pytest.mark.parametrize(("stronger", "weaker"), list(zip(roles.ROLES, roles.ROLES[1:], strict=False)))
 def test_a_role_holds_every_permission_of_the_weaker_ones(stronger, weaker, workspace):
-    assert _covers(_grants(roles.rules(stronger, workspace)), _grants(roles.rules(weaker, workspace)))
+    assert _covers(_grants(rbac.rules(stronger, workspace)), _grants(rbac.rules(weaker, workspace)))
 
 
 @pytest.mark.parametrize("role", roles.ROLES)
 def test_a_global_role_holds_the_workspace_role_so_it_can_manage_workspace_bindings(role):
-    assert _covers(_grants(roles.rules(role)), _grants(roles.rules(role, "ws")))
+    assert _covers(_grants(rbac.rules(role)), _grants(rbac.rules(role, "ws")))
 
 
 def test_exec_and_port_forward_are_narrowed_to_the_stable_pod():
-    grants = _grants(roles.rules("editor", "ws"))
+    grants = _grants(rbac.rules("editor", "ws"))
     assert {g for g in grants if g[1] in ("pods/exec", "pods/portforward")} == {
         ("", resource, verb, "ws-0") for resource in ("pods/exec", "pods/portforward") for verb in ("get", "create")}
 
 
 def test_admins_edit_the_bindings_below_owner_and_owners_all_of_them():
     def editable(role):
-        return {g[3] for g in _grants(roles.rules(role, "ws")) if g[1] == "rolebindings" and g[2] == "update"}
+        return {g[3] for g in _grants(rbac.rules(role, "ws")) if g[1] == "rolebindings" and g[2] == "update"}
 
-    assert editable("owner") == {roles.object_name(r, "ws") for r in roles.ROLES}
-    assert editable("admin") == {roles.object_name(r, "ws") for r in ("admin", "editor", "viewer")}
+    assert editable("owner") == {rbac.object_name(r, "ws") for r in roles.ROLES}
+    assert editable("admin") == {rbac.object_name(r, "ws") for r in ("admin", "editor", "viewer")}
     assert editable("editor") == editable("viewer") == set()
 
 
 def test_objects_are_labelled_and_named_per_scope():
-    role = roles.workspace_role("editor", "team", "ws")
+    role = rbac.workspace_role("editor", "team", "ws")
     assert role["kind"] == "Role" and role["metadata"] == {
         "name": "atelier-workspace-ws-editor", "namespace": "team",
         "labels": {"app.kubernetes.io/managed-by": "atelier.workspaces", "workspaces.atelier.dev/name": "ws",
                    "workspaces.atelier.dev/role": "editor", "workspaces.atelier.dev/scope": "workspace"}}
-    cluster_role = roles.cluster_role("editor")
+    cluster_role = rbac.cluster_role("editor")
     assert cluster_role["kind"] == "ClusterRole" and "namespace" not in cluster_role["metadata"]
     assert cluster_role["metadata"]["labels"]["workspaces.atelier.dev/scope"] == "global"
     assert "workspaces.atelier.dev/name" not in cluster_role["metadata"]["labels"]
     assert all("resourceNames" not in rule for rule in cluster_role["rules"])
     assert {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list", "watch"]} in cluster_role["rules"]
-    assert roles.label_selector("ws") == ("app.kubernetes.io/managed-by=atelier.workspaces,"
+    assert rbac.label_selector("ws") == ("app.kubernetes.io/managed-by=atelier.workspaces,"
                                           "workspaces.atelier.dev/name=ws,workspaces.atelier.dev/scope=workspace")
-    assert roles.label_selector() == (
+    assert rbac.label_selector() == (
         "app.kubernetes.io/managed-by=atelier.workspaces,workspaces.atelier.dev/scope=global")
 
 
 def test_global_and_workspace_names_never_collide():
-    global_names = {roles.object_name(r) for r in roles.ROLES}
+    global_names = {rbac.object_name(r) for r in roles.ROLES}
     for workspace in ("s", "a", "workspaces", "s-owner"):
-        assert not global_names & {roles.object_name(r, workspace) for r in roles.ROLES}
+        assert not global_names & {rbac.object_name(r, workspace) for r in roles.ROLES}
 
 
 def test_bindings_reference_their_role_and_keep_foreign_subjects():
     service_account = {"kind": "ServiceAccount", "name": "ci", "namespace": "team"}
-    binding = roles.role_binding("viewer", "team", {BOB, ALICE}, "ws", kept=[service_account])
+    binding = rbac.role_binding("viewer", "team", {BOB, ALICE}, "ws", kept=[service_account])
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
                                   "name": "atelier-workspace-ws-viewer"}
     assert binding["subjects"] == [
@@ -219,8 +220,8 @@ def test_bindings_reference_their_role_and_keep_foreign_subjects():
         {"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "alice"},
         service_account,
     ]
-    assert [roles.key_of_rbac_subject(s) for s in binding["subjects"]] == [BOB, ALICE, None]
-    empty = roles.role_binding("owner", "team", set())
+    assert [rbac.key_of_rbac_subject(s) for s in binding["subjects"]] == [BOB, ALICE, None]
+    empty = rbac.role_binding("owner", "team", set())
     assert empty["subjects"] == [] and empty["roleRef"]["kind"] == "ClusterRole"
     assert empty["roleRef"]["name"] == "atelier-workspaces-owner"
 
