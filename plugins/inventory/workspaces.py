@@ -47,6 +47,14 @@ options:
     type: path
     env:
       - name: DOCKER_CERT_PATH
+  swarm_mode:
+    description:
+      - The Docker engine is a Swarm manager and the workspaces are services; each host is the container of the
+        service's running task.
+    type: bool
+    default: false
+    env:
+      - name: DOCKER_SWARM_MODE
   kubeconfig:
     description: Path of the kubeconfig for O(backend=kubernetes).
     type: path
@@ -92,7 +100,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
         options = {name: self.get_option(name) for name in (
-            "backend", "running_only", "docker_host", "tls_verify", "cert_path", "kubeconfig", "context", "namespace")}
+            "backend", "running_only", "docker_host", "tls_verify", "cert_path", "swarm_mode", "kubeconfig", "context",
+            "namespace")}
         try:
             hosts = workspace_hosts.hosts(options)
         except WorkspaceError as error:

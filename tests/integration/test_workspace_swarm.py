@@ -5,7 +5,7 @@ import time
 import uuid
 
 import pytest
-from ansible_runner import run_module
+from ansible_runner import REPO_ROOT, VENV_BIN, run_module
 
 MODULE = "atelier.workspaces.workspace"
 
@@ -119,3 +119,72 @@ def test_lifecycle_commands_are_refused_and_nothing_is_created(swarm, name):
     failed = run_module(MODULE, _args(name, on_startup=["echo hi"]), expect_failure=True)
     assert failed["msg"].startswith("on_startup: not available with swarm_mode")
     assert swarm.services.list(filters={"label": f"workspaces.atelier.dev/name={name}"}) == []
+
+
+def _wait_for(check, timeout=90):
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.5)
+
+
+def _new_task_container(client, workspace, old_id):
+    return _wait_for(lambda: (lambda c: c if c and c.id != old_id and c.status == "running" else None)(
+        _task_container(client, workspace)))
+
+
+def test_every_module_sees_a_swarm_workspace(tmp_path, swarm, name):
+    """The task's container carries the workspace labels, so info, env policy, roles, reaper and inventory work."""
+    created = run_module(MODULE, _args(name, lifecycle_config={
+        "termination_policy": {"enable_auto_termination": True, "max_idle_seconds": 3600}}))
+    container = _task_container(swarm, name)
+    assert container.labels["workspaces.atelier.dev/name"] == name
+
+    # workspace_info reports what the workspace module reported
+    info = run_module("atelier.workspaces.workspace_info", {"backend": "docker", "swarm_mode": True, "name": name})
+    listed = info["workspaces"][0]
+    assert (listed["status"], listed["url"]) == (created["workspace"]["status"], created["workspace"]["url"])
+    assert listed["container"] == container.name and listed["idle_seconds"] is not None
+
+    # the inventory lists it as a host Ansible reaches
+    inventory = tmp_path / "swarm.workspaces.yml"
+    inventory.write_text("plugin: atelier.workspaces.workspaces\nbackend: docker\nswarm_mode: true\n")
+    listed_hosts = subprocess.run([str(VENV_BIN / "ansible-inventory"), "-i", str(inventory), "--list"],
+                                  capture_output=True, text=True, check=True, timeout=120, cwd=REPO_ROOT).stdout
+    assert f'"{container.name}"' in listed_hosts and name in listed_hosts
+
+    # a role assignment is exported into the running task
+    role = run_module("atelier.workspaces.workspace_role", {"backend": "docker", "swarm_mode": True, "role": "viewer",
+                                                             "subject": {"kind": "user", "name": "bob"},
+                                                             "workspace": name})
+    assert f"export roles into workspace {name}" in role["actions"]
+    assert '"user:bob": "viewer"' in _exec(container, "cat /etc/atelier/roles.json")
+
+    # an env policy change is reported stale, then applied by a service update that replaces the task
+    policy = {"backend": "docker", "swarm_mode": True,
+              "seed_vars": {"INHERIT_ENV_VARS": "1", "USER_DEFINED_VARS": "TEAM", "TEAM": "red"}}
+    try:
+        stale = run_module("atelier.workspaces.workspace_env_policy", policy)
+        assert name in [row["name"] for row in stale["stale"]]
+        applied = run_module("atelier.workspaces.workspace_env_policy", {**policy, "apply_to_existing": "restart"})
+        assert name in applied["restarted"]
+        container = _new_task_container(swarm, name, container.id)
+        assert _exec(container, "echo $TEAM") == "red"
+        assert run_module("atelier.workspaces.workspace_env_policy", {**policy, "apply_to_existing": "restart"})[
+            "changed"] is False
+    finally:
+        run_module("atelier.workspaces.workspace_env_policy", {"backend": "docker", "swarm_mode": True,
+                                                                "state": "absent"})
+
+    # the reaper stops an idle one by scaling its service to no task, and says why
+    run_module(MODULE, _args(name, lifecycle_config={
+        "termination_policy": {"enable_auto_termination": True, "max_idle_seconds": 0}}))
+    time.sleep(2)
+    reaped = run_module("atelier.workspaces.workspace_reaper", {"backend": "docker", "swarm_mode": True, "name": name})
+    assert [row["name"] for row in reaped["stopped"]] == [name]
+    assert swarm.services.get(f"atelier-{name}").attrs["Spec"]["Mode"]["Replicated"]["Replicas"] == 0
+    stopped = run_module("atelier.workspaces.workspace_info", {"backend": "docker", "swarm_mode": True, "name": name})
+    assert stopped["workspaces"][0]["status"] == "Stopped"

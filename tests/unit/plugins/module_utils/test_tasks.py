@@ -1,0 +1,112 @@
+"""The task layer against an engine in memory: check mode, diff, bulk failures, errors and the result shape."""
+
+import pytest
+from memory_backend import FailingConnection, MemoryBackend
+
+from ansible_collections.atelier.workspaces.plugins.module_utils.args import info as info_args
+from ansible_collections.atelier.workspaces.plugins.module_utils.args import workspace as workspace_args
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends import registry
+from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import info as info_task
+from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import workspace as workspace_task
+
+
+class Exited(Exception):
+    def __init__(self, failed, result):
+        super().__init__(result.get("msg"))
+        self.failed, self.result = failed, result
+
+
+class FakeModule:
+    """What the tasks use of AnsibleModule: params with their defaults, check and diff mode, exits."""
+
+    def __init__(self, spec, params, check_mode=False, diff=False):
+        self.params = {key: option.get("default") for key, option in spec.items()}
+        self.params.update(params)
+        self.check_mode, self._diff = check_mode, diff
+        self.no_log_values, self.warnings = set(), []
+
+    def warn(self, message):
+        self.warnings.append(message)
+
+    def fail_json(self, **result):
+        raise Exited(True, result)
+
+    def exit_json(self, **result):
+        raise Exited(False, result)
+
+
+@pytest.fixture
+def engine(monkeypatch):
+    backend = MemoryBackend()
+    monkeypatch.setattr(registry, "get", lambda params, timeout=None: backend)
+    monkeypatch.setattr(registry, "backend_class", lambda params: MemoryBackend)
+    return backend
+
+
+def run_workspace(params, **mode):
+    module = FakeModule(workspace_args.argument_spec(), {"backend": "docker", **params}, **mode)
+    with pytest.raises(Exited) as exited:
+        workspace_task.run(module)
+    return exited.value
+
+
+def test_create_then_unchanged_and_the_result_shape(engine):
+    first = run_workspace({"name": "alice"})
+    assert not first.failed and first.result["changed"] and first.result["actions"] == ["create"]
+    assert first.result["workspace"]["url"] == "http://alice/" and "name" not in first.result
+    again = run_workspace({"name": "alice"})
+    assert again.result["changed"] is False and engine.writes == 1 and engine.closed
+
+
+def test_check_mode_predicts_and_writes_nothing(engine):
+    checked = run_workspace({"name": "alice"}, check_mode=True)
+    assert checked.result["changed"] and checked.result["actions"] == ["create"]
+    assert engine.writes == 0 and engine.workspaces == {}
+
+
+def test_diff_mode_shows_both_sides(engine):
+    run_workspace({"name": "alice"})
+    changed = run_workspace({"name": "alice", "image": "my/ide:2"}, diff=True)
+    assert changed.result["diff"]["before"]["image"] == "atelier/workspace:local"
+    assert changed.result["diff"]["after"]["image"] == "my/ide:2"
+
+
+def test_bad_input_fails_before_any_write(engine):
+    failed = run_workspace({"name": "Alice"})
+    assert failed.failed and "name: 'Alice' is not a valid" in failed.result["msg"] and engine.writes == 0
+
+
+def test_bulk_checks_every_entry_first(engine):
+    failed = run_workspace({"workspaces": [{"name": "good"}, {"name": "bad", "port": 0}], "name": None})
+    assert failed.failed and "workspaces[1].port" in failed.result["msg"] and engine.writes == 0
+
+
+def test_bulk_partial_failure_says_what_was_done(engine):
+    failed = run_workspace({"workspaces": [{"name": "a"}, {"name": "broken"}, {"name": "c"}], "name": None})
+    assert failed.failed and failed.result["workspace_name"] == "broken"
+    assert failed.result["changed"] and failed.result["actions"] == ["create"]
+    assert "a" in engine.workspaces and engine.expected == ["a", "broken", "c"]
+
+
+def test_bulk_reports_each_entry(engine):
+    done = run_workspace({"workspaces": [{"name": "a"}, {"name": "b", "state": "stopped"}], "name": None})
+    assert [entry["name"] for entry in done.result["workspaces"]] == ["a", "b"]
+    assert engine.workspaces["b"]["status"] == "Stopped"
+
+
+def test_an_unreachable_engine_fails_clearly(monkeypatch):
+    monkeypatch.setattr(registry, "get", lambda params, timeout=None: FailingConnection())
+    monkeypatch.setattr(registry, "backend_class", lambda params: MemoryBackend)
+    failed = run_workspace({"name": "alice"})
+    assert failed.failed and failed.result["msg"].startswith("docker_host:") and failed.result["changed"] is False
+
+
+def test_info_reports_the_view_reconcile_returned(engine):
+    created = run_workspace({"name": "alice"})
+    module = FakeModule(info_args.argument_spec(), {"backend": "docker"})
+    with pytest.raises(Exited) as exited:
+        info_task.run(module)
+    listed = exited.value.result["workspaces"][0]
+    assert {key: listed[key] for key in ("status", "url")} == {key: created.result["workspace"][key]
+                                                             for key in ("status", "url")}
+    assert listed["roles"] == []
