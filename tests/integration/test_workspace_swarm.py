@@ -132,8 +132,11 @@ def _wait_for(check, timeout=90):
 
 
 def _new_task_container(client, workspace, old_id):
-    return _wait_for(lambda: (lambda c: c if c and c.id != old_id and c.status == "running" else None)(
-        _task_container(client, workspace)))
+    def replaced():
+        found = _task_container(client, workspace)
+        return found if found and found.id != old_id and found.status == "running" else None
+
+    return _wait_for(replaced)
 
 
 def test_every_module_sees_a_swarm_workspace(tmp_path, swarm, name):
@@ -157,9 +160,9 @@ def test_every_module_sees_a_swarm_workspace(tmp_path, swarm, name):
     assert f'"{container.name}"' in listed_hosts and name in listed_hosts
 
     # a role assignment is exported into the running task
-    role = run_module("atelier.workspaces.workspace_role", {"backend": "docker", "swarm_mode": True, "role": "viewer",
-                                                             "subject": {"kind": "user", "name": "bob"},
-                                                             "workspace": name})
+    role = run_module("atelier.workspaces.workspace_role", {
+        "backend": "docker", "swarm_mode": True, "role": "viewer", "subject": {"kind": "user", "name": "bob"},
+        "workspace": name})
     assert f"export roles into workspace {name}" in role["actions"]
     assert '"user:bob": "viewer"' in _exec(container, "cat /etc/atelier/roles.json")
 
@@ -176,8 +179,8 @@ def test_every_module_sees_a_swarm_workspace(tmp_path, swarm, name):
         assert run_module("atelier.workspaces.workspace_env_policy", {**policy, "apply_to_existing": "restart"})[
             "changed"] is False
     finally:
-        run_module("atelier.workspaces.workspace_env_policy", {"backend": "docker", "swarm_mode": True,
-                                                                "state": "absent"})
+        run_module("atelier.workspaces.workspace_env_policy",
+                   {"backend": "docker", "swarm_mode": True, "state": "absent"})
 
     # the reaper stops an idle one by scaling its service to no task, and says why
     run_module(MODULE, _args(name, lifecycle_config={

@@ -26,6 +26,7 @@ KUBERNETES_ONLY = (
 # The seed's Docker form of container_config.
 DOCKER_CONTAINER_CONFIG_KEYS = ("image", "volumes", "environment", "public_url")
 
+
 def parse_container_config(raw, errors):
     """The seed's container_config: a YAML string or a dict."""
     if raw is None or raw == "":

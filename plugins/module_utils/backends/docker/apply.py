@@ -269,5 +269,6 @@ class DockerWorkspace(steps.EngineSteps):
         return wait.poll(settled, self.model["wait_timeout"], SETTLE_SECONDS,
                          lambda: f"wait_timeout: the workspace was not running after {self.model['wait_timeout']}s")
 
+
 def _tail(text, lines=20):
     return "\n".join(text.rstrip().splitlines()[-lines:])

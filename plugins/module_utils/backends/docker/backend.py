@@ -158,4 +158,3 @@ class DockerBackend(ports.Backend):
         if options.get("docker_host"):
             host_vars["ansible_docker_host"] = options["docker_host"]
         return host_vars
-

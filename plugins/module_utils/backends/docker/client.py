@@ -14,7 +14,7 @@ from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors i
 try:
     import docker
     from docker.errors import APIError, DockerException, NotFound
-    from docker.types import DeviceRequest, Mount  # noqa: F401 - the reconcilers build host configs with them
+    from docker.types import DeviceRequest, Mount
 
     HAS_DOCKER = True
     DOCKER_IMPORT_ERROR = None
@@ -23,6 +23,8 @@ except ImportError as import_error:  # reported by the module with missing_requi
     DOCKER_IMPORT_ERROR = import_error
     DockerException = APIError = NotFound = Exception
 
+# the engine types the reconcilers use through this module
+__all__ = ["APIError", "DeviceRequest", "DockerException", "Mount", "NotFound"]
 API_TIMEOUT = 60
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 # set by the Swarm on the containers of its tasks

@@ -107,8 +107,8 @@ def export(workspace, found):
 def export_into(api, container_id, workspace, document=None):
     """Write the workspace's roles file into its container (read-only for the workspace's user)."""
     exported = export(workspace, assignments(api, workspace, document))
-    api.put_archive(container_id, "/", archive.file_with_parents(exported["path"], exported["content"].encode(),
-                                                             int(exported["mode"], 8)))
+    roles_file = archive.file_with_parents(exported["path"], exported["content"].encode(), int(exported["mode"], 8))
+    api.put_archive(container_id, "/", roles_file)
 
 
 def refresh_exports(api, containers):

@@ -83,6 +83,7 @@ class RoleAssignment:
         if present:
             self._ensure_namespace()
             self._ensure_permission_objects()
+
         def attempt():
             bindings = _listed(self.cluster, "RoleBinding", self.namespace, self.workspace)
             holders = _holders(bindings)

@@ -255,7 +255,7 @@ def test_sandbox_options_reach_the_pod_and_are_refused_on_docker():
     pod = _pod(_model(runtime_class_name="gvisor", host_users=False))
     assert pod["runtimeClassName"] == "gvisor" and pod["hostUsers"] is False
     _none, errors = spec.build_model({"name": "hook-a", "backend": "docker", "service_account_token": True},
-                                    kubernetes=False)
+                                     kubernetes=False)
     assert "service_account_token: only the Kubernetes backend can use it; remove it for backend: docker" in errors
 
 

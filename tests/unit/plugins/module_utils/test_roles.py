@@ -199,7 +199,7 @@ def test_objects_are_labelled_and_named_per_scope():
     assert all("resourceNames" not in rule for rule in cluster_role["rules"])
     assert {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list", "watch"]} in cluster_role["rules"]
     assert rbac.label_selector("ws") == ("app.kubernetes.io/managed-by=atelier.workspaces,"
-                                          "workspaces.atelier.dev/name=ws,workspaces.atelier.dev/scope=workspace")
+                                         "workspaces.atelier.dev/name=ws,workspaces.atelier.dev/scope=workspace")
     assert rbac.label_selector() == (
         "app.kubernetes.io/managed-by=atelier.workspaces,workspaces.atelier.dev/scope=global")
 

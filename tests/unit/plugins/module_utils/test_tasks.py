@@ -107,6 +107,6 @@ def test_info_reports_the_view_reconcile_returned(engine):
     with pytest.raises(Exited) as exited:
         info_task.run(module)
     listed = exited.value.result["workspaces"][0]
-    assert {key: listed[key] for key in ("status", "url")} == {key: created.result["workspace"][key]
-                                                             for key in ("status", "url")}
+    shown = ("status", "url")
+    assert {key: listed[key] for key in shown} == {key: created.result["workspace"][key] for key in shown}
     assert listed["roles"] == []
