@@ -45,6 +45,10 @@ class Backend:
     def expect(self, names):
         """The workspaces the task will reconcile, so an engine can read them all at once."""
 
+    def configuration(self, name, namespace):
+        """None when the workspace does not exist; else {record: the recorded options or None, env: its env values}."""
+        raise NotImplementedError
+
     def reconcile(self, model, check_mode):
         """Bring one workspace to its model; a plan.Outcome, or plan.PartialFailure with what was done."""
         raise NotImplementedError

@@ -19,6 +19,13 @@ description:
     any other change replaces the container on the same data. A change of the environment therefore restarts
     the workspace deliberately, and the result says so in RV(actions).
   - Data is only deleted when O(state=absent) is combined with O(purge=true).
+  - For a workspace that exists, an option the task leaves out keeps the workspace's current value, an option
+    the task gives replaces that whole option (O(env={B: 2}) after O(env={A: 1}) leaves only C(B)), and an empty
+    value (V({}), V([]) or V("")) returns the option to its default. So O(state=stopped) with only O(name) stops
+    the workspace as it is, and a task that names one option changes only that one. On creation an omitted
+    option takes its default. The configuration is recorded with the workspace (a label on Docker, an
+    annotation of the StatefulSet on Kubernetes; secret values are never recorded, a workspace's own secret
+    values are read back from its env), and M(atelier.workspaces.workspace_info) returns it in these option names.
   - On Kubernetes a workspace is a StatefulSet with one replica when running and none when stopped (stable
     pod C(<name>-0)), a Service, a Secret C(<name>-env) with its environment (read with C(envFrom); its hash in the
     pod template restarts the workspace deliberately when it changes) and a PersistentVolumeClaim C(<name>-data)
@@ -83,19 +90,18 @@ options:
     type: list
     elements: str
   user:
-    description: User (and optionally C(:group)) the workspace runs as; non-root by default.
+    description:
+      - User (and optionally C(:group)) the workspace runs as.
+      - C(1000) (non-root) when a new workspace leaves it out.
     type: str
-    default: '1000'
   env:
     description: Environment variables of the workspace. They win over every other source.
     type: dict
-    default: {}
   secrets:
     description:
       - Secret values exposed as environment variables. Values are never returned or shown in diffs.
     type: list
     elements: dict
-    default: []
     suboptions:
       key:
         description: Name of the secret.
@@ -107,9 +113,8 @@ options:
         description: The secret value owned by this workspace.
         type: str
   resources:
-    description: CPU, memory and GPUs, in the Kubernetes notation on both backends.
+    description: CPU, memory and GPUs, in the Kubernetes notation on both backends; no limits when left out on creation.
     type: dict
-    default: {}
     suboptions:
       cpu:
         description: CPU limit, for example V(2), V(0.5) or V(500m).
@@ -129,7 +134,6 @@ options:
         volume (Docker); O(storage.shared_claim) or O(storage.shared_path) put it in a sub-directory of one
         shared location instead.
     type: dict
-    default: {}
     suboptions:
       size:
         description: Size of the workspace's own claim (Kubernetes).
@@ -153,17 +157,16 @@ options:
         type: str
         default: workspaces
   user_code_path:
-    description: Directory in the container that holds the data; exported as E(USER_CODE_PATH).
+    description:
+      - Directory in the container that holds the data; exported as E(USER_CODE_PATH).
+      - C(/home/workspace/code) when a new workspace leaves it out.
     type: str
-    default: /home/workspace/code
   port:
-    description: Port of the IDE inside the container.
+    description: Port of the IDE inside the container; C(8888) when a new workspace leaves it out.
     type: int
-    default: 8888
   publish:
     description: How the IDE port is published on the Docker host.
     type: dict
-    default: {}
     suboptions:
       bind_address:
         description: Host address to publish on; the default keeps the workspace local to the host.
@@ -212,7 +215,6 @@ options:
   labels:
     description: Extra labels for the workspace's container.
     type: dict
-    default: {}
   container_config:
     description:
       - The container configuration in the Mage Pro form, a YAML string or a dict.

@@ -273,3 +273,19 @@ def test_bulk_reconciles_many_workspaces_side_by_side(docker_client):
         assert failed["workspace_name"] == names[2] and failed["msg"].startswith("image: 'atelier/no-such-image")
     finally:
         remove_workspaces(docker_client, prefix)
+
+
+def test_info_reports_the_url_and_status_the_workspace_module_reports(docker_client, workspace_name):
+    made = {
+        workspace_name: run_module("atelier.workspaces.workspace", _workspace_args(workspace_name)),
+        f"{workspace_name}-pub": run_module("atelier.workspaces.workspace", _workspace_args(
+            f"{workspace_name}-pub", public_url="https://ide.example.test/pub/")),
+        f"{workspace_name}-off": run_module("atelier.workspaces.workspace", _workspace_args(
+            f"{workspace_name}-off", state="stopped")),
+    }
+    info = run_module("atelier.workspaces.workspace_info", {"backend": "docker"})
+    listed = {view["name"]: (view["status"], view["url"]) for view in info["workspaces"] if view["name"] in made}
+    assert listed == {name: (result["workspace"]["status"], result["workspace"]["url"])
+                      for name, result in made.items()}
+    assert listed[f"{workspace_name}-pub"] == ("Running", "https://ide.example.test/pub/")
+    assert listed[f"{workspace_name}-off"][0] == "Stopped"

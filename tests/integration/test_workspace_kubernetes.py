@@ -318,3 +318,22 @@ def test_shared_ingress_keeps_every_path_under_parallel_creation(k8s_api, namesp
     removed = run_module("atelier.workspaces.workspace", {**args, "name": "p07", "state": "absent"})
     assert "remove from Ingress/workspaces" in removed["actions"]
     assert paths() == {name: f"/u/{name}" for name in [*names, "first"] if name != "p07"}
+
+
+def test_info_reports_the_url_and_status_the_workspace_module_reports(namespace, args):
+    """The route, else public_url, else the Service: both modules read the one view of the workspace."""
+    made = {
+        "routed": run_module("atelier.workspaces.workspace", {**args, "name": "routed",
+                                                              "ingress": {"host": "ide.example.test"}}),
+        "public": run_module("atelier.workspaces.workspace", {**args, "name": "public",
+                                                              "public_url": "https://ide.example.test/public/"}),
+        "plain": run_module("atelier.workspaces.workspace", {**args, "name": "plain"}),
+    }
+    info = run_module("atelier.workspaces.workspace_info", {"backend": "kubernetes", "namespace": namespace,
+                                                            "kubeconfig": args["kubeconfig"]})
+    listed = {view["name"]: (view["status"], view["url"]) for view in info["workspaces"]}
+    assert listed == {name: (result["workspace"]["status"], result["workspace"]["url"])
+                      for name, result in made.items()}
+    assert listed["routed"][1] == "http://ide.example.test/routed/"
+    assert listed["public"][1] == "https://ide.example.test/public/"
+    assert listed["plain"] == ("Running", f"http://plain.{namespace}.svc:8888/")

@@ -7,11 +7,6 @@ from __future__ import annotations
 import copy
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.args import connection
-from ansible_collections.atelier.workspaces.plugins.module_utils.domain.workspace_spec import (
-    DEFAULT_IDE_PORT,
-    DEFAULT_USER,
-    DEFAULT_USER_CODE_PATH,
-)
 
 WORKSPACE_SPEC = {
     "name": {"type": "str"},
@@ -25,12 +20,11 @@ WORKSPACE_SPEC = {
     "backend": connection.BACKEND,
     "image": {"type": "str"},
     "command": {"type": "list", "elements": "str"},
-    "user": {"type": "str", "default": DEFAULT_USER},
-    "env": {"type": "dict", "default": {}},
+    "user": {"type": "str"},
+    "env": {"type": "dict"},
     "secrets": {
         "type": "list",
         "elements": "dict",
-        "default": [],
         "no_log": False,
         "options": {
             "key": {"type": "str", "no_log": False},
@@ -40,7 +34,6 @@ WORKSPACE_SPEC = {
     },
     "resources": {
         "type": "dict",
-        "default": {},
         "options": {
             "cpu": {"type": "str"},
             "memory": {"type": "str"},
@@ -50,7 +43,6 @@ WORKSPACE_SPEC = {
     },
     "storage": {
         "type": "dict",
-        "default": {},
         "options": {
             "size": {"type": "str", "default": "10Gi"},
             "class": {"type": "str"},
@@ -59,11 +51,10 @@ WORKSPACE_SPEC = {
             "subpath_prefix": {"type": "str", "default": "workspaces"},
         },
     },
-    "user_code_path": {"type": "str", "default": DEFAULT_USER_CODE_PATH},
-    "port": {"type": "int", "default": DEFAULT_IDE_PORT},
+    "user_code_path": {"type": "str"},
+    "port": {"type": "int"},
     "publish": {
         "type": "dict",
-        "default": {},
         "options": {
             "bind_address": {"type": "str", "default": "127.0.0.1"},
             "host_port": {"type": "int"},
@@ -82,7 +73,7 @@ WORKSPACE_SPEC = {
             "gateway": {"type": "str", "default": "istio-system/ingressgateway"},
         },
     },
-    "labels": {"type": "dict", "default": {}},
+    "labels": {"type": "dict"},
     "container_config": {"type": "raw"},
     "purge": {"type": "bool", "default": False},
     "wait": {"type": "bool", "default": True},

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import quantity as quantities
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import configuration, env_policy, lifecycle
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import container_fields as k8s_container
-from ansible_collections.atelier.workspaces.plugins.module_utils.domain import env_policy, lifecycle
 
 DEFAULT_IMAGE = "atelier/workspace:local"
 DEFAULT_USER_CODE_PATH = "/home/workspace/code"
 DEFAULT_IDE_PORT = 8888
 DEFAULT_USER = "1000"
+DEFAULT_NAMESPACE = "workspaces"
 
 # Options that only mean something to the Kubernetes scheduler or API server.
 KUBERNETES_ONLY = (
@@ -268,7 +269,7 @@ def build_model(params, policy=None, kubernetes=True):
         "env_inputs": inputs,
         "resources": _resources(params.get("resources") or {}, errors),
         "storage": _storage(params.get("storage") or {}, name, kubernetes, errors, warnings),
-        "namespace": params.get("namespace") or "workspaces",
+        "namespace": params.get("namespace") or DEFAULT_NAMESPACE,
         "accelerator_label": params.get("accelerator_label") or "nvidia.com/gpu.product",
         "scheduling": _scheduling(params, errors),
         "ingress": _ingress(params.get("ingress"), name, errors) if kubernetes else None,
@@ -285,5 +286,6 @@ def build_model(params, policy=None, kubernetes=True):
         "purge": bool(params.get("purge")),
         "wait": params.get("wait", True),
         "wait_timeout": params.get("wait_timeout") or 120,
+        "configuration": configuration.record(params),
     }
     return (None, errors) if errors else (model, [])

@@ -11,8 +11,13 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.atelier.workspaces.plugins.module_utils import plan
 from ansible_collections.atelier.workspaces.plugins.module_utils.args import workspace as workspace_args
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends import registry
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
 from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
-from ansible_collections.atelier.workspaces.plugins.module_utils.domain import cluster_settings, policy_documents
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import (
+    cluster_settings,
+    configuration,
+    policy_documents,
+)
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import workspace_spec as spec
 from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import session
 
@@ -24,11 +29,25 @@ def longest_wait(params):
     return max([0, *(wait for wait in waits if isinstance(wait, int))])
 
 
-def models(module, policy, settings, kubernetes):
+def completed(module, backend, params):
+    """The params with the workspace's recorded configuration for the options they leave out."""
+    if naming.validate_workspace_name(params.get("name")):
+        return params  # build_model names the error
+    current = backend.configuration(params["name"], params.get("namespace") or spec.DEFAULT_NAMESPACE)
+    if current is None:
+        return params
+    merged = configuration.merge(params, current["record"], current["env"])
+    # a workspace's own secret values come back from its env: they stay out of every output
+    module.no_log_values.update(configuration.secret_values(merged))
+    return merged
+
+
+def models(module, backend, policy, settings, kubernetes):
     """One model for the task, or one per entry of `workspaces`; all are checked before any is applied."""
     params = module.params
     if not params.get("workspaces"):
-        model, errors = spec.build_model(cluster_settings.apply(params, settings), policy, kubernetes)
+        merged = completed(module, backend, params)
+        model, errors = spec.build_model(cluster_settings.apply(merged, settings), policy, kubernetes)
         return [model], errors
     fields = workspace_args.entry_spec()
     validator = ArgumentSpecValidator(fields)
@@ -40,7 +59,8 @@ def models(module, policy, settings, kubernetes):
         entry_errors = [str(error) for error in checked.errors]
         model = None
         if not entry_errors:
-            entry = cluster_settings.apply({**checked.validated_parameters, "backend": params["backend"]}, settings)
+            entry = completed(module, backend, {**checked.validated_parameters, "backend": params["backend"]})
+            entry = cluster_settings.apply(entry, settings)
             model, entry_errors = spec.build_model(entry, policy, kubernetes)
         if model and model["name"] in seen:
             entry_errors.append(f"name: '{model['name']}' is listed twice")
@@ -98,8 +118,8 @@ def run(module):
     params = module.params
     kubernetes = registry.backend_class(params).kubernetes_options
     with session.engine(module, timeout=longest_wait(params)) as backend:
-        found, errors = models(module, load_policy(module, backend.store), load_settings(module, backend.store),
-                               kubernetes)
+        found, errors = models(module, backend, load_policy(module, backend.store),
+                               load_settings(module, backend.store), kubernetes)
         if errors:
             session.fail(module, "invalid workspace definition: " + "; ".join(errors), errors=errors)
         try:

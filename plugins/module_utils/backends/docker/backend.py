@@ -92,6 +92,15 @@ class DockerBackend(ports.Backend):
             roles.export_into(self.api, after["Id"], model["name"], document)
         return []
 
+    @client.engine_errors
+    def configuration(self, name, namespace):
+        containers = self._containers(name)
+        if not containers:
+            return None
+        config = containers[0]["Config"]
+        return {"record": observe.recorded_configuration(containers[0]),
+                "env": observe.managed_env(config["Labels"], config.get("Env"))}
+
     # --- reading ------------------------------------------------------------------------------------------------
 
     def _containers(self, name=None):

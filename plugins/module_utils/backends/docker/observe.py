@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import plan as docker_plan
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
-from ansible_collections.atelier.workspaces.plugins.module_utils.domain import env_policy
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import configuration, env_policy
 
 
 def label_names(labels, label):
@@ -21,6 +21,16 @@ def managed_env(labels, env_items, redacted=False):
     pairs = (item.partition("=") for item in env_items or [])
     return {name: env_policy.REDACTED if name in secret else value
             for name, _sep, value in pairs if name in managed}
+
+
+def recorded_configuration(container):
+    """The options the workspace was given, with the limits the container has now (they change in place)."""
+    stored = configuration.decode(container["Config"]["Labels"].get(docker_plan.LABEL_CONFIGURATION))
+    if stored is None:
+        return None
+    host = container["HostConfig"]
+    return configuration.with_limits(stored, (host.get("CpuQuota") or 0) * 1000 // docker_plan.CPU_PERIOD or None,
+                                     host.get("Memory") or None)
 
 
 def summary(container):
@@ -69,6 +79,7 @@ def view(container):
             "memory_bytes": host.get("Memory") or None,
         },
         "config_hash": labels.get(docker_plan.LABEL_CONFIG_HASH),
+        "configuration": configuration.shown(recorded_configuration(container)),
         "started_at": state.get("StartedAt"),
         "exit_code": state.get("ExitCode"),
     }

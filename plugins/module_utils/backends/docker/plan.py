@@ -11,7 +11,7 @@ a label, so a re-run compares one label instead of re-deriving engine state.
 from __future__ import annotations
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import hashing, naming
-from ansible_collections.atelier.workspaces.plugins.module_utils.domain import env_policy, lifecycle
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import configuration, env_policy, lifecycle
 
 NETWORK = "atelier-workspaces"
 CONTAINER_PREFIX = "atelier-"
@@ -22,6 +22,8 @@ LABEL_SECRET_NAMES = "workspaces.atelier.dev/secret-env-names"
 LABEL_ENV_INPUTS = "workspaces.atelier.dev/env-inputs"
 LABEL_PORT = "workspaces.atelier.dev/ide-port"
 LABEL_PUBLIC_URL = "workspaces.atelier.dev/public-url"
+# the options as the tasks gave them (see domain/configuration)
+LABEL_CONFIGURATION = "workspaces.atelier.dev/configuration"
 CPU_PERIOD = 100000  # the CFS period Docker uses for --cpus
 
 
@@ -94,6 +96,8 @@ def desired_container(model):
         "limited": {key: bool(value) for key, value in live_resources(model).items()},
     }
     recreate.update(_lifecycle_settings(model))
+    # a container's labels cannot change, so a new record needs a new container; limits change in place
+    recreate["configuration"] = configuration.record_without_limits(model["configuration"])
     labels = dict(model["labels"])
     labels.update(naming.owned_labels(model["name"]))
     labels.update({
@@ -105,6 +109,7 @@ def desired_container(model):
         LABEL_ENV_INPUTS: env_policy.encode_inputs(model["env_inputs"]),
     })
     labels.update(lifecycle.termination_metadata(model["lifecycle"]["termination"]))
+    labels[LABEL_CONFIGURATION] = configuration.encode(model["configuration"])
     if model["public_url"]:
         labels[LABEL_PUBLIC_URL] = model["public_url"]
     return {

@@ -14,6 +14,7 @@ from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubern
     roles,
     store,
 )
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
 from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
 
 
@@ -53,6 +54,13 @@ class KubernetesBackend(ports.Backend):
         except WorkspaceError as error:
             raise plan.PartialFailure(str(error), workspace.actions) from None
         return plan.Outcome(workspace.actions, view, workspace.diffs)
+
+    def configuration(self, name, namespace):
+        statefulset = self.cluster.get("StatefulSet", namespace, name)
+        if statefulset is None:
+            return None
+        secret = self.cluster.get("Secret", namespace, naming.object_name(name, "env")) or {}
+        return {"record": observe.recorded_configuration(statefulset), "env": store.decoded(secret.get("data"))}
 
     def _view(self, statefulset):
         if not statefulset:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import plan as k8s_plan
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import store
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import env_policy
 
@@ -40,7 +41,7 @@ def workspace_envs(cluster, namespace=None):
             "namespace": meta["namespace"],
             "name": name,
             "inputs": env_policy.decode_inputs((meta.get("annotations") or {}).get(k8s_plan.ANNOTATION_ENV_INPUTS)),
-            "values": {key: base64.b64decode(value).decode() for key, value in (secret.get("data") or {}).items()},
+            "values": store.decoded(secret.get("data")),
             "config_hash": template_annotations.get(k8s_plan.ANNOTATION_CONFIG_HASH),
             "running": statefulset["spec"].get("replicas", 1) > 0,
             "secret_labels": (secret.get("metadata") or {}).get("labels") or naming.owned_labels(name),

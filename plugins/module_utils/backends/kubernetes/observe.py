@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import plan as k8s_plan
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import configuration
 
 # Container waiting reasons that mean the workspace will not come up by itself.
 FAILING_REASONS = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError",
@@ -43,6 +44,12 @@ def pod_name(workspace):
     return f"{workspace}-0"
 
 
+def recorded_configuration(statefulset):
+    """The options the workspace was given, from its StatefulSet."""
+    annotations = statefulset["metadata"].get("annotations") or {}
+    return configuration.decode(annotations.get(k8s_plan.ANNOTATION_CONFIGURATION))
+
+
 def view(statefulset, pod):
     """The user-facing view of one workspace (no secret values)."""
     meta = statefulset["metadata"]
@@ -67,6 +74,7 @@ def view(statefulset, pod):
                     "path": data.get("mountPath")},
         "resources": container.get("resources", {}),
         "config_hash": (template["metadata"].get("annotations") or {}).get(k8s_plan.ANNOTATION_CONFIG_HASH),
+        "configuration": configuration.shown(recorded_configuration(statefulset)),
     }
 
 

@@ -14,7 +14,7 @@ import copy
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import container as k8s_container
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming, quantity
-from ansible_collections.atelier.workspaces.plugins.module_utils.domain import env_policy, lifecycle
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import configuration, env_policy, lifecycle
 
 ANNOTATION_CONFIG_HASH = "workspaces.atelier.dev/config-hash"
 # what the workspace was given, so a policy change can recompute its env (no secret values)
@@ -23,6 +23,8 @@ ANNOTATION_ENV_INPUTS = "workspaces.atelier.dev/env-inputs"
 ANNOTATION_HOOKS_HASH = "workspaces.atelier.dev/hooks-hash"
 # where the IDE answers, so every reader reports the same URL without the task's options
 ANNOTATION_URL = "workspaces.atelier.dev/url"
+# the options as the tasks gave them (see domain/configuration)
+ANNOTATION_CONFIGURATION = "workspaces.atelier.dev/configuration"
 IDE_PORT_NAME = "ide"
 DATA_VOLUME = "data"
 HOOKS_VOLUME = "hooks"
@@ -204,7 +206,8 @@ def desired_objects(model, replicas):
     if model["ingress"] and not model["ingress"]["shared_name"]:
         objects.append(own_route(model))
     objects.extend(_identity_objects(model))
-    annotations = {ANNOTATION_ENV_INPUTS: env_policy.encode_inputs(model["env_inputs"]), ANNOTATION_URL: url(model)}
+    annotations = {ANNOTATION_ENV_INPUTS: env_policy.encode_inputs(model["env_inputs"]), ANNOTATION_URL: url(model),
+                   ANNOTATION_CONFIGURATION: configuration.encode(model["configuration"])}
     annotations.update(lifecycle.termination_metadata(model["lifecycle"]["termination"]))
     objects.append({
         "apiVersion": "apps/v1",

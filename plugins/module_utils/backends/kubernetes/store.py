@@ -31,7 +31,7 @@ def _encode(mapping):
     return {key: base64.b64encode(value.encode()).decode() for key, value in mapping.items()}
 
 
-def _decode(mapping):
+def decoded(mapping):
     return {key: base64.b64decode(value).decode() for key, value in (mapping or {}).items()}
 
 
@@ -47,7 +47,7 @@ class K8sStore:
         found = self.cluster.get(_kind(secret), self.namespace, object_name(document))
         if found is None:
             return None
-        return _decode(found.get("data")) if secret else dict(found.get("data") or {})
+        return decoded(found.get("data")) if secret else dict(found.get("data") or {})
 
     def write(self, document, mapping, secret=False, dry_run=False):
         """Store the mapping as the whole document; True when it differed (and was written unless dry_run)."""

@@ -16,7 +16,8 @@ from ansible_collections.atelier.workspaces.plugins.module_utils.backends.swarm 
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import wait
 from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
 
-COMPARED_LABELS = (docker_plan.LABEL_SPEC_HASH, docker_plan.LABEL_CONFIG_HASH)
+# a service's labels change with every update, so its record is current, limits included
+COMPARED_LABELS = (docker_plan.LABEL_SPEC_HASH, docker_plan.LABEL_CONFIG_HASH, docker_plan.LABEL_CONFIGURATION)
 SETTLE_SECONDS = 0.5
 
 

@@ -15,6 +15,7 @@ from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import client as docker_client
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import env as docker_env
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import idle as docker_idle
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import observe as docker_observe
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.swarm import apply, client, observe
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
 from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
@@ -56,6 +57,15 @@ class SwarmBackend(docker_backend.DockerBackend):
 
     def _services(self, name=None):
         return client.find_services(self.api, name)
+
+    @docker_client.engine_errors
+    def configuration(self, name, namespace):
+        services = self._services(name)
+        if not services:
+            return None
+        spec = services[0]["Spec"]
+        return {"record": observe.recorded_configuration(services[0]),
+                "env": docker_observe.managed_env(spec["Labels"], spec["TaskTemplate"]["ContainerSpec"].get("Env"))}
 
     @docker_client.engine_errors
     def views(self, name=None, namespace=None, labels=None):

@@ -8,6 +8,7 @@ from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import plan as docker_plan
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.swarm import plan as swarm_plan
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import configuration
 
 # Task states after which the Swarm will not run the task again.
 FAILED_TASK_STATES = ("failed", "rejected", "orphaned")
@@ -35,6 +36,11 @@ def summary(service):
     env = docker_observe.managed_env(labels, container.get("Env"), redacted=True)
     return {"image": container["Image"].split("@")[0], "command": container.get("Command"),
             "user": container.get("User"), "env": env, "replicas": spec["Mode"]["Replicated"]["Replicas"]}
+
+
+def recorded_configuration(service):
+    """The options the workspace was given; a service's labels are rewritten by every update, so it is current."""
+    return configuration.decode(service["Spec"]["Labels"].get(docker_plan.LABEL_CONFIGURATION))
 
 
 def view(service, tasks, task_container=None):
@@ -65,4 +71,5 @@ def view(service, tasks, task_container=None):
             "memory_bytes": limits.get("MemoryBytes") or None,
         },
         "config_hash": labels.get(docker_plan.LABEL_CONFIG_HASH),
+        "configuration": configuration.shown(recorded_configuration(service)),
     }

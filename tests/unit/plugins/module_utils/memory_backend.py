@@ -62,7 +62,8 @@ class MemoryBackend(ports.Backend):
     def reconcile(self, model, check_mode):
         name, actions = model["name"], []
         before = self.workspaces.get(name)
-        desired = {"image": model["image"], "status": "Stopped" if model["state"] == "stopped" else "Running"}
+        desired = {"image": model["image"], "status": "Stopped" if model["state"] == "stopped" else "Running",
+                   "record": model["configuration"], "env": {e["name"]: e["value"] for e in model["env"]}}
         if model["state"] == "absent":
             if before:
                 actions.append("remove")
@@ -79,8 +80,13 @@ class MemoryBackend(ports.Backend):
             else:
                 self.workspaces[name] = desired
         after = None if check_mode else self._view(name)
-        diff = {"before": before or {}, "after": {} if model["state"] == "absent" else desired}
+        diff = {"before": {"image": before["image"]} if before else {},
+                "after": {} if model["state"] == "absent" else {"image": desired["image"]}}
         return plan.Outcome(actions, after or self._view(name), diff)
+
+    def configuration(self, name, namespace):
+        found = self.workspaces.get(name)
+        return None if found is None else {"record": found["record"], "env": found["env"]}
 
     def views(self, name=None, namespace=None, labels=None):
         return [self._view(found) for found in sorted(self.workspaces) if name in (None, found)]

@@ -110,3 +110,33 @@ def test_info_reports_the_view_reconcile_returned(engine):
     shown = ("status", "url")
     assert {key: listed[key] for key in shown} == {key: created.result["workspace"][key] for key in shown}
     assert listed["roles"] == []
+
+
+def test_by_name_keeps_everything_and_given_options_replace_whole(engine):
+    run_workspace({"name": "alice", "image": "my/ide:1", "env": {"A": "1"},
+                   "secrets": [{"key": "token", "env_var": "TOKEN", "value": "s3cret"}]})
+    stopped = run_workspace({"name": "alice", "state": "stopped"})
+    assert stopped.result["actions"] == ["update"] and engine.workspaces["alice"]["image"] == "my/ide:1"
+    assert engine.workspaces["alice"]["env"]["A"] == "1" and engine.workspaces["alice"]["env"]["TOKEN"] == "s3cret"
+    assert run_workspace({"name": "alice", "state": "stopped"}).result["changed"] is False
+
+    run_workspace({"name": "alice", "env": {"B": "2"}})
+    env = engine.workspaces["alice"]["env"]
+    assert "A" not in env and env["B"] == "2" and env["TOKEN"] == "s3cret"
+    assert engine.workspaces["alice"]["record"]["image"] == "my/ide:1"
+
+
+def test_an_empty_value_returns_the_option_to_its_default(engine):
+    run_workspace({"name": "alice", "image": "my/ide:1", "env": {"A": "1"}})
+    run_workspace({"name": "alice", "image": "", "env": {}})
+    assert engine.workspaces["alice"]["image"] == "atelier/workspace:local"
+    assert "A" not in engine.workspaces["alice"]["env"]
+    assert "image" not in engine.workspaces["alice"]["record"] and "env" not in engine.workspaces["alice"]["record"]
+
+
+def test_a_recorded_secret_value_never_reaches_the_output(engine):
+    run_workspace({"name": "alice", "secrets": [{"key": "token", "value": "s3cret"}]})
+    module = FakeModule(workspace_args.argument_spec(), {"backend": "docker", "name": "alice", "state": "stopped"})
+    with pytest.raises(Exited):
+        workspace_task.run(module)
+    assert "s3cret" in module.no_log_values

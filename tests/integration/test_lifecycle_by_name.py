@@ -1,0 +1,112 @@
+"""Stop, start and restart by name, and partial updates, on the real engines: what the task leaves out is kept."""
+
+import time
+import uuid
+
+import pytest
+from ansible_runner import audit_writes, run_module
+from docker_workspaces import remove_workspaces
+
+MODULE = "atelier.workspaces.workspace"
+CANARY = "canary-" + uuid.uuid4().hex
+
+
+@pytest.fixture()
+def docker_name(docker_client):
+    name = f"byname-{uuid.uuid4().hex[:6]}"
+    yield name
+    remove_workspaces(docker_client, name)
+
+
+def _env(container):
+    return dict(item.split("=", 1) for item in container.attrs["Config"]["Env"])
+
+
+def test_docker_stop_start_restart_by_name_keep_everything(docker_client, docker_name):
+    full = {"name": docker_name, "backend": "docker", "image": "atelier/busybox:local",
+            "command": ["sleep", "infinity"], "user_code_path": "/data", "env": {"PROJECT": "analytics"},
+            "resources": {"cpu": "500m", "memory": "256Mi"},
+            "secrets": [{"key": "token", "env_var": "API_TOKEN", "value": CANARY}], "wait_timeout": 30}
+    run_module(MODULE, full)
+    container = docker_client.containers.get(f"atelier-{docker_name}")
+    created_id = container.id
+
+    by_name = {"name": docker_name, "backend": "docker"}
+    stopped = run_module(MODULE, {**by_name, "state": "stopped"})
+    assert stopped["actions"] == ["stop"], "a stop by name touches nothing else"
+    assert run_module(MODULE, {**by_name, "state": "stopped"})["changed"] is False
+    container.reload()
+    assert container.id == created_id and container.status == "exited"
+    assert _env(container)["PROJECT"] == "analytics" and _env(container)["API_TOKEN"] == CANARY
+    assert container.attrs["HostConfig"]["Memory"] == 256 * 1024**2
+
+    started = run_module(MODULE, {**by_name, "state": "running"})
+    assert started["actions"] == ["start"] and started["workspace"]["status"] == "Running"
+    restarted = run_module(MODULE, {**by_name, "state": "restarted"})
+    assert restarted["actions"] == ["restart"]
+    assert docker_client.containers.get(f"atelier-{docker_name}").id == created_id
+    for result in (stopped, started, restarted):
+        assert CANARY not in result["_output"]
+
+    # a partial update changes only what it names; a given option replaces the whole option
+    updated = run_module(MODULE, {**by_name, "resources": {"cpu": "1", "memory": "256Mi"}})
+    assert updated["actions"] == ["update limits"]
+    container = docker_client.containers.get(f"atelier-{docker_name}")
+    assert container.attrs["HostConfig"]["CpuQuota"] == 100000 and container.id == created_id
+    assert run_module(MODULE, by_name)["changed"] is False
+    replaced = run_module(MODULE, {**by_name, "env": {"TEAM": "red"}})
+    env = _env(docker_client.containers.get(f"atelier-{docker_name}"))
+    assert env["TEAM"] == "red" and "PROJECT" not in env and env["API_TOKEN"] == CANARY
+    assert "remove container (settings changed)" in replaced["actions"]
+
+    # workspace_info returns the configuration in the module's option names: copied back, nothing changes
+    info = run_module("atelier.workspaces.workspace_info", {"backend": "docker", "name": docker_name})
+    recorded = info["workspaces"][0]["configuration"]
+    assert recorded["image"] == "atelier/busybox:local" and recorded["env"] == {"TEAM": "red"}
+    assert recorded["secrets"] == [{"key": "token", "env_var": "API_TOKEN"}] and CANARY not in info["_output"]
+    started = time.time()
+    again = run_module(MODULE, {**by_name, **recorded, "secrets": full["secrets"]})
+    assert again["changed"] is False
+    events = docker_client.events(since=started, until=time.time() + 0.5, decode=True)
+    assert [e for e in events if docker_name in str(e.get("Actor")) and e.get("Action") not in
+            ("exec_create", "exec_start", "exec_die")] == []
+
+    # an empty value returns an option to its default
+    run_module(MODULE, {**by_name, "resources": {}})
+    assert docker_client.containers.get(f"atelier-{docker_name}").attrs["HostConfig"]["CpuQuota"] == 0
+
+
+def test_kubernetes_stop_start_by_name_keep_everything(k8s_api, kubeconfig):
+    from kubernetes.client import AppsV1Api, CoreV1Api
+
+    namespace = f"byname-{uuid.uuid4().hex[:6]}"
+    full = {"name": "ws", "backend": "kubernetes", "namespace": namespace, "kubeconfig": kubeconfig,
+            "image": "atelier/busybox:local", "command": ["sleep", "infinity"], "env": {"PROJECT": "analytics"},
+            "resources": {"cpu": "500m", "memory": "256Mi"}, "storage": {"size": "1Gi"},
+            "secrets": [{"key": "token", "env_var": "API_TOKEN", "value": CANARY}], "wait_timeout": 60}
+    try:
+        run_module(MODULE, full)
+        apps = AppsV1Api(k8s_api)
+        template = apps.read_namespaced_stateful_set("ws", namespace).spec.template.to_dict()
+        by_name = {"name": "ws", "backend": "kubernetes", "namespace": namespace, "kubeconfig": kubeconfig}
+
+        stopped = run_module(MODULE, {**by_name, "state": "stopped"})
+        assert stopped["actions"] == ["update StatefulSet/ws (spec.replicas)"], stopped["actions"]
+        writes = audit_writes(namespace)
+        assert run_module(MODULE, {**by_name, "state": "stopped"})["changed"] is False
+        assert audit_writes(namespace) == writes
+        statefulset = apps.read_namespaced_stateful_set("ws", namespace)
+        assert statefulset.spec.replicas == 0 and statefulset.spec.template.to_dict() == template
+        assert CoreV1Api(k8s_api).read_namespaced_persistent_volume_claim(
+            "ws-data", namespace).spec.resources.requests["storage"] == "1Gi"
+
+        started = run_module(MODULE, {**by_name, "state": "running"})
+        assert started["workspace"]["status"] == "Running" and CANARY not in started["_output"]
+        assert apps.read_namespaced_stateful_set("ws", namespace).spec.template.to_dict() == template
+        info = run_module("atelier.workspaces.workspace_info", {"backend": "kubernetes", "namespace": namespace,
+                                                                "kubeconfig": kubeconfig})
+        assert info["workspaces"][0]["configuration"]["resources"] == {"cpu": "500m", "memory": "256Mi"}
+    finally:
+        run_module(MODULE, {"name": "ws", "backend": "kubernetes", "namespace": namespace, "kubeconfig": kubeconfig,
+                            "state": "absent", "purge": True})
+        CoreV1Api(k8s_api).delete_namespace(namespace)
