@@ -73,9 +73,13 @@ options:
       - V(present) makes sure the workspace exists; a new one is started, an existing stopped one stays stopped.
       - V(running) and V(stopped) also set whether it runs. V(restarted) always restarts it.
       - V(absent) removes the container and keeps the data unless O(purge=true).
+      - V(archived) stops the workspace and marks it archived; its data and roles stay. An archived workspace is
+        left out of M(atelier.workspaces.workspace_info) lists unless asked for, and V(running) or V(restarted)
+        are refused until V(unarchived) brings it back, stopped. On Docker the mark is a label, so archiving and
+        unarchiving replace the stopped container on the same data.
     type: str
     default: present
-    choices: [present, running, stopped, restarted, absent]
+    choices: [present, running, stopped, restarted, absent, archived, unarchived]
   backend:
     description: The engine that runs the workspace.
     type: str

@@ -41,9 +41,17 @@ options:
     description: Kubernetes namespace to read; every namespace when left out.
     type: str
   labels:
-    description: Only workspaces whose container carries all of these labels (Docker).
+    description:
+      - Only workspaces that carry all of these labels (the container or service on Docker, the StatefulSet on
+        Kubernetes).
     type: dict
     default: {}
+  include_archived:
+    description:
+      - Also list archived workspaces (see O(atelier.workspaces.workspace#module:state=archived)). A workspace asked
+        for by O(name) is returned either way.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -103,6 +111,22 @@ workspaces:
     resources:
       description: Limits in force (cpu_millis, memory_bytes).
       type: dict
+    configuration:
+      description:
+        - The options the workspace was given, in the option names of M(atelier.workspaces.workspace), so they can be
+          copied back into a task. Secrets are listed by C(key) and C(env_var) only.
+        - Null for a workspace that records none (created before this was recorded, or by other means).
+      type: dict
+    archived:
+      description: Whether the workspace is archived.
+      type: bool
+    archived_at:
+      description: When it was archived (UTC, RFC 3339), or null.
+      type: str
+    container:
+      description: The container the workspace runs in (on Swarm, the running task's; null while stopped).
+      type: str
+      returned: with O(backend=docker)
     log_tail:
       description: Last log lines of a failed workspace.
       type: str

@@ -110,3 +110,63 @@ def test_kubernetes_stop_start_by_name_keep_everything(k8s_api, kubeconfig):
         run_module(MODULE, {"name": "ws", "backend": "kubernetes", "namespace": namespace, "kubeconfig": kubeconfig,
                             "state": "absent", "purge": True})
         CoreV1Api(k8s_api).delete_namespace(namespace)
+
+
+def _archive_round(args, info_args, check_data):
+    """Archive twice, refuse a start, list hidden and shown, unarchive twice, then start: data kept throughout."""
+    first = run_module(MODULE, {**args, "state": "archived"})
+    assert first["changed"] is True and first["workspace"]["status"] == "Stopped"
+    again = run_module(MODULE, {**args, "state": "archived"})
+    assert again["changed"] is False
+    archived_at = again["workspace"]["archived_at"]
+    assert again["workspace"]["archived"] is True and archived_at
+
+    refused = run_module(MODULE, {**args, "state": "running"}, expect_failure=True)
+    assert "is archived" in refused["msg"] and "state: unarchived" in refused["msg"]
+    listed = run_module("atelier.workspaces.workspace_info", info_args)
+    assert args["name"] not in [view["name"] for view in listed["workspaces"]]
+    shown = run_module("atelier.workspaces.workspace_info", {**info_args, "include_archived": True})
+    (view,) = [view for view in shown["workspaces"] if view["name"] == args["name"]]
+    assert view["archived"] is True and view["archived_at"] == archived_at
+    assert run_module(MODULE, {**args, "state": "stopped"})["workspace"]["archived_at"] == archived_at
+
+    back = run_module(MODULE, {**args, "state": "unarchived"})
+    assert back["changed"] is True and back["workspace"]["archived"] is False
+    assert back["workspace"]["status"] == "Stopped"
+    assert run_module(MODULE, {**args, "state": "unarchived"})["changed"] is False
+    assert run_module(MODULE, {**args, "state": "running"})["workspace"]["status"] == "Running"
+    check_data()
+
+
+def test_docker_archive_and_unarchive(docker_client, docker_name):
+    args = {"name": docker_name, "backend": "docker"}
+    run_module(MODULE, {**args, "image": "atelier/busybox:local", "command": ["sleep", "infinity"],
+                        "user_code_path": "/data", "wait_timeout": 30})
+    container = docker_client.containers.get(f"atelier-{docker_name}")
+    assert container.exec_run(["sh", "-c", "echo kept > /data/proof"]).exit_code == 0
+
+    def check_data():
+        kept = docker_client.containers.get(f"atelier-{docker_name}").exec_run(["cat", "/data/proof"])
+        assert kept.output.decode().strip() == "kept"
+
+    _archive_round(args, {"backend": "docker"}, check_data)
+
+
+def test_kubernetes_archive_and_unarchive(k8s_api, kubeconfig):
+    from kubernetes.client import CoreV1Api
+
+    namespace = f"archive-{uuid.uuid4().hex[:6]}"
+    args = {"name": "ws", "backend": "kubernetes", "namespace": namespace, "kubeconfig": kubeconfig}
+    try:
+        run_module(MODULE, {**args, "image": "atelier/busybox:local", "command": ["sleep", "infinity"],
+                            "storage": {"size": "1Gi"}, "wait_timeout": 60})
+        claim = CoreV1Api(k8s_api).read_namespaced_persistent_volume_claim("ws-data", namespace).metadata.uid
+
+        def check_data():
+            kept = CoreV1Api(k8s_api).read_namespaced_persistent_volume_claim("ws-data", namespace)
+            assert kept.metadata.uid == claim
+
+        _archive_round(args, {"backend": "kubernetes", "namespace": namespace, "kubeconfig": kubeconfig}, check_data)
+    finally:
+        run_module(MODULE, {**args, "state": "absent", "purge": True})
+        CoreV1Api(k8s_api).delete_namespace(namespace)

@@ -12,5 +12,6 @@ def argument_spec():
         "name": {"type": "str"},
         "namespace": {"type": "str"},
         "labels": {"type": "dict", "default": {}},
+        "include_archived": {"type": "bool", "default": False},
         **connection.engine_options(),
     }

@@ -15,7 +15,7 @@ WORKSPACE_SPEC = {
     "state": {
         "type": "str",
         "default": "present",
-        "choices": ["present", "running", "stopped", "restarted", "absent"],
+        "choices": ["present", "running", "stopped", "restarted", "absent", "archived", "unarchived"],
     },
     "backend": connection.BACKEND,
     "image": {"type": "str"},

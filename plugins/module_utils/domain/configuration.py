@@ -25,6 +25,8 @@ OPTIONS = (
     "on_startup", "git",
     # what the action plugin read on the controller from the files lifecycle_config names
     "_pre_start_config", "_post_start_hook",
+    # when the workspace was archived (see domain/archive)
+    "_archived_at",
 )
 # The option a pre-start script or hook file came with: without it the file's content is not kept either.
 CONTROLLER_FILES = {"_pre_start_config": "lifecycle_config", "_post_start_hook": "lifecycle_config"}
@@ -106,7 +108,7 @@ def merge(params, stored, env_values):
     merged = dict(params)
     task = given(params)
     for option, value in stored.items():
-        if option not in OPTIONS or option in task:
+        if option not in OPTIONS or option in task or option == "_archived_at":  # the task's state decides
             continue
         if CONTROLLER_FILES.get(option) in task:
             continue  # a new lifecycle_config brings its own files (or none)

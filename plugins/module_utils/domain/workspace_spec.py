@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import quantity as quantities
-from ansible_collections.atelier.workspaces.plugins.module_utils.domain import configuration, env_policy, lifecycle
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import (
+    archive,
+    configuration,
+    env_policy,
+    lifecycle,
+)
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import container_fields as k8s_container
 
 DEFAULT_IMAGE = "atelier/workspace:local"
@@ -261,7 +266,7 @@ def build_model(params, policy=None, kubernetes=True):
     model = {
         "name": name,
         "backend": backend,
-        "state": params.get("state") or "present",
+        "state": archive.engine_state(params.get("state") or "present"),
         "image": params.get("image") or config["image"] or DEFAULT_IMAGE,
         "command": params.get("command"),
         "user": params.get("user") or DEFAULT_USER,

@@ -45,7 +45,9 @@ def run(module):
         if error:
             session.fail(module, error)
     with session.engine(module) as backend:
-        views = backend.views(params.get("name"), params.get("namespace"), params["labels"])
+        views = [view for view in backend.views(params.get("name"), params.get("namespace"), params["labels"])
+                 # archived workspaces are out of the way unless asked for, or asked for by name
+                 if params["include_archived"] or params.get("name") or not view.get("archived")]
         add_env(views, policy_documents.load(backend.store), backend.workspace_envs(params.get("namespace")))
         for view in views:
             view["roles"] = backend.role_assignments(view)

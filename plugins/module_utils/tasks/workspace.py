@@ -14,6 +14,7 @@ from ansible_collections.atelier.workspaces.plugins.module_utils.backends import
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
 from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import (
+    archive,
     cluster_settings,
     configuration,
     policy_documents,
@@ -32,23 +33,24 @@ def longest_wait(params):
 def completed(module, backend, params):
     """The params with the workspace's recorded configuration for the options they leave out."""
     if naming.validate_workspace_name(params.get("name")):
-        return params  # build_model names the error
+        return params, None  # build_model names the error
     current = backend.configuration(params["name"], params.get("namespace") or spec.DEFAULT_NAMESPACE)
     if current is None:
-        return params
-    merged = configuration.merge(params, current["record"], current["env"])
+        return params, None
+    merged, refused = archive.marked(configuration.merge(params, current["record"], current["env"]),
+                                     current["record"], archive.now())
     # a workspace's own secret values come back from its env: they stay out of every output
     module.no_log_values.update(configuration.secret_values(merged))
-    return merged
+    return merged, refused
 
 
 def models(module, backend, policy, settings, kubernetes):
     """One model for the task, or one per entry of `workspaces`; all are checked before any is applied."""
     params = module.params
     if not params.get("workspaces"):
-        merged = completed(module, backend, params)
+        merged, refused = completed(module, backend, params)
         model, errors = spec.build_model(cluster_settings.apply(merged, settings), policy, kubernetes)
-        return [model], errors
+        return ([None], [refused]) if refused else ([model], errors)
     fields = workspace_args.entry_spec()
     validator = ArgumentSpecValidator(fields)
     found, errors, seen = [], [], set()
@@ -59,9 +61,11 @@ def models(module, backend, policy, settings, kubernetes):
         entry_errors = [str(error) for error in checked.errors]
         model = None
         if not entry_errors:
-            entry = completed(module, backend, {**checked.validated_parameters, "backend": params["backend"]})
-            entry = cluster_settings.apply(entry, settings)
-            model, entry_errors = spec.build_model(entry, policy, kubernetes)
+            entry, refused = completed(module, backend, {**checked.validated_parameters,
+                                                         "backend": params["backend"]})
+            model, entry_errors = spec.build_model(cluster_settings.apply(entry, settings), policy, kubernetes)
+            if refused:
+                model, entry_errors = None, [refused]
         if model and model["name"] in seen:
             entry_errors.append(f"name: '{model['name']}' is listed twice")
         errors.extend(f"workspaces[{index}].{error}" for error in entry_errors)

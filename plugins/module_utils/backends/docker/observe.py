@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import plan as docker_plan
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
-from ansible_collections.atelier.workspaces.plugins.module_utils.domain import configuration, env_policy
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import archive, configuration, env_policy
 
 
 def label_names(labels, label):
@@ -80,6 +80,7 @@ def view(container):
         },
         "config_hash": labels.get(docker_plan.LABEL_CONFIG_HASH),
         "configuration": configuration.shown(recorded_configuration(container)),
+        **archive.fields(recorded_configuration(container)),
         "started_at": state.get("StartedAt"),
         "exit_code": state.get("ExitCode"),
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import plan as k8s_plan
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
-from ansible_collections.atelier.workspaces.plugins.module_utils.domain import configuration
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import archive, configuration
 
 # Container waiting reasons that mean the workspace will not come up by itself.
 FAILING_REASONS = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError",
@@ -75,6 +75,7 @@ def view(statefulset, pod):
         "resources": container.get("resources", {}),
         "config_hash": (template["metadata"].get("annotations") or {}).get(k8s_plan.ANNOTATION_CONFIG_HASH),
         "configuration": configuration.shown(recorded_configuration(statefulset)),
+        **archive.fields(recorded_configuration(statefulset)),
     }
 
 

@@ -8,7 +8,7 @@ from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import plan as docker_plan
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.swarm import plan as swarm_plan
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
-from ansible_collections.atelier.workspaces.plugins.module_utils.domain import configuration
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import archive, configuration
 
 # Task states after which the Swarm will not run the task again.
 FAILED_TASK_STATES = ("failed", "rejected", "orphaned")
@@ -72,4 +72,5 @@ def view(service, tasks, task_container=None):
         },
         "config_hash": labels.get(docker_plan.LABEL_CONFIG_HASH),
         "configuration": configuration.shown(recorded_configuration(service)),
+        **archive.fields(recorded_configuration(service)),
     }
