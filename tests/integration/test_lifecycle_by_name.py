@@ -170,3 +170,50 @@ def test_kubernetes_archive_and_unarchive(k8s_api, kubeconfig):
     finally:
         run_module(MODULE, {**args, "state": "absent", "purge": True})
         CoreV1Api(k8s_api).delete_namespace(namespace)
+
+
+def test_kubernetes_routes_follow_changes(k8s_api, kubeconfig):
+    import kubernetes
+    from kubernetes.client import CoreV1Api
+
+    namespace = f"routes-{uuid.uuid4().hex[:6]}"
+    networking = kubernetes.client.NetworkingV1Api(k8s_api)
+    custom = kubernetes.client.CustomObjectsApi(k8s_api)
+    base = {"backend": "kubernetes", "namespace": namespace, "kubeconfig": kubeconfig, "wait": False,
+            "image": "atelier/busybox:local", "command": ["sleep", "infinity"]}
+
+    def ingresses():
+        return {item.metadata.name: [path.backend.service.name for rule in item.spec.rules
+                                     for path in rule.http.paths]
+                for item in networking.list_namespaced_ingress(namespace).items}
+
+    def virtual_services():
+        found = custom.list_namespaced_custom_object("networking.istio.io", "v1", namespace, "virtualservices")
+        return {item["metadata"]["name"] for item in found["items"]}
+
+    try:
+        run_module(MODULE, {**base, "name": "other", "ingress": {"name": "shared-a"}})
+        run_module(MODULE, {**base, "name": "ws", "ingress": {"host": "ide.example.test"}})
+        assert ingresses() == {"shared-a": ["other"], "ws": ["ws"]}
+
+        to_istio = run_module(MODULE, {**base, "name": "ws", "ingress": {"type": "istio"}})
+        assert "delete Ingress/ws" in to_istio["actions"] and "create VirtualService/ws" in to_istio["actions"]
+        assert ingresses() == {"shared-a": ["other"]} and virtual_services() == {"ws"}
+
+        to_shared = run_module(MODULE, {**base, "name": "ws", "ingress": {"name": "shared-a"}})
+        assert "delete VirtualService/ws" in to_shared["actions"] and "add to Ingress/shared-a" in to_shared["actions"]
+        assert ingresses() == {"shared-a": ["other", "ws"]} and virtual_services() == set()
+
+        moved = run_module(MODULE, {**base, "name": "ws", "ingress": {"name": "shared-b"}})
+        assert "remove from Ingress/shared-a" in moved["actions"] and "add to Ingress/shared-b" in moved["actions"]
+        assert ingresses() == {"shared-a": ["other"], "shared-b": ["ws"]}
+        assert run_module(MODULE, {**base, "name": "ws"})["changed"] is False, "omitted keeps the route"
+
+        dropped = run_module(MODULE, {**base, "name": "ws", "ingress": {}})
+        assert "remove from Ingress/shared-b" in dropped["actions"]
+        assert ingresses() == {"shared-a": ["other"]}
+        assert dropped["workspace"]["url"] == f"http://ws.{namespace}.svc:8888/"
+    finally:
+        for name in ("ws", "other"):
+            run_module(MODULE, {**base, "name": name, "state": "absent", "purge": True})
+        CoreV1Api(k8s_api).delete_namespace(namespace)

@@ -6,7 +6,6 @@ workspace therefore costs reads only."""
 
 from __future__ import annotations
 
-import json
 import time
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import compare, observe
@@ -20,8 +19,9 @@ OWNED_KINDS = ("Secret", "ConfigMap", "ServiceAccount", "PersistentVolumeClaim",
 POLL_SECONDS = 0.5
 REMOVE_ORDER = ("Ingress", "VirtualService", "StatefulSet", "Service", "ConfigMap", "Secret", "ServiceAccount",
                 "PersistentVolumeClaim")
-# Owned kinds a workspace may stop needing (a post-start hook taken out): removed when no longer planned.
-PRUNED_KINDS = ("ConfigMap",)
+# Owned kinds a workspace may stop needing (a post-start hook or its own route taken out): removed when no
+# longer planned.
+PRUNED_KINDS = ("ConfigMap", "Ingress", "VirtualService")
 ROUTE_KINDS = ("Ingress", "VirtualService")
 
 
@@ -37,6 +37,7 @@ class Snapshot:
         self.single = single
         self._objects = {}
         self._namespaces = {}
+        self._shared = {}
 
     def objects(self, namespace, workspace):
         if namespace not in self._objects:
@@ -48,6 +49,15 @@ class Snapshot:
                         found.setdefault(owner, {})[(kind, item["metadata"]["name"])] = item
             self._objects[namespace] = found
         return self._objects[namespace].get(workspace, {})
+
+    def shared_routes(self, namespace, workspace):
+        """(kind, name) of the shared routes of a namespace that hold an entry of the workspace, read once."""
+        if namespace not in self._shared:
+            self._shared[namespace] = [
+                item for kind in ROUTE_KINDS for item in self.cluster.list(kind, namespace, naming.label_selector())
+                if naming.LABEL_WORKSPACE not in item["metadata"].get("labels", {})]
+        return [(item["kind"], item["metadata"]["name"]) for item in self._shared[namespace]
+                if k8s_plan.routes_to(item, workspace)]
 
     def namespace_exists(self, namespace):
         if namespace not in self._namespaces:
@@ -165,31 +175,20 @@ class K8sWorkspace:
             )
 
     def _converge_shared_routes(self, present):
-        """Add this workspace's path to its shared route, or take it out of every shared route.
+        """Add this workspace's path to its shared route, and take it out of every other shared route.
 
         Many workspaces change one shared object, so each change is a read-modify-write
         guarded by resourceVersion and retried on conflict: no path of another workspace is lost.
         """
         route = self.model.get("ingress")
-        namespace = self.model["namespace"]
-        if present:
-            if not route or not route["shared_name"]:
-                return
-            kind = "VirtualService" if route["type"] == "istio" else "Ingress"
-            targets = [(kind, route["shared_name"])]
-        else:
-            targets = self._shared_routes_naming_this_workspace(namespace)
-        for kind, name in targets:
-            self._update_shared_route(kind, name, present)
-
-    def _shared_routes_naming_this_workspace(self, namespace):
-        targets = []
-        for kind in ROUTE_KINDS:
-            for item in self.cluster.list_owned(kind, namespace, None):
-                if naming.LABEL_WORKSPACE not in item["metadata"]["labels"] and self.model["name"] in json.dumps(
-                        item.get("spec")):
-                    targets.append((kind, item["metadata"]["name"]))
-        return targets
+        target = None
+        if present and route and route["shared_name"]:
+            target = ("VirtualService" if route["type"] == "istio" else "Ingress", route["shared_name"])
+        for kind, name in self.snapshot.shared_routes(self.model["namespace"], self.model["name"]):
+            if (kind, name) != target:
+                self._update_shared_route(kind, name, present=False)
+        if target:
+            self._update_shared_route(*target, present=True)
 
     def _update_shared_route(self, kind, name, present):
         namespace = self.model["namespace"]

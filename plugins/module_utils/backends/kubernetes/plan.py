@@ -285,6 +285,14 @@ def route_url(model):
     return f"http://{route['host']}{route['path']}/" if route["host"] else f"{route['path']}/"
 
 
+def routes_to(obj, workspace):
+    """Whether a shared route holds an entry of this workspace."""
+    if obj["kind"] == "VirtualService":
+        return any(r.get("name") == workspace for r in obj["spec"].get("http") or [])
+    return any(p.get("backend", {}).get("service", {}).get("name") == workspace
+               for rule in obj["spec"].get("rules") or [] for p in rule.get("http", {}).get("paths", []))
+
+
 def shared_route(model, kind, name, current, present):
     """The shared route with this workspace's entry added (present) or taken out; other entries untouched.
 
