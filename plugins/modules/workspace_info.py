@@ -94,8 +94,14 @@ workspaces:
       description: Node the workspace's pod runs on.
       type: str
       returned: with O(backend=kubernetes)
+    reason:
+      description: Why a workspace whose pod the cluster refused to create (Pod Security admission, a quota) is Failed.
+      type: str
+      returned: with O(backend=kubernetes) when the pod was refused
     events:
-      description: Events of the pod of a failed workspace (type, reason, message).
+      description:
+        - Events of a failed workspace (type, reason, message) - of its pod, or of its StatefulSet when the pod was
+          refused.
       type: list
       elements: dict
       returned: with O(backend=kubernetes) when status is Failed

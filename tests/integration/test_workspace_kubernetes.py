@@ -337,3 +337,23 @@ def test_info_reports_the_url_and_status_the_workspace_module_reports(namespace,
     assert listed["routed"][1] == "http://ide.example.test/routed/"
     assert listed["public"][1] == "https://ide.example.test/public/"
     assert listed["plain"] == ("Running", f"http://plain.{namespace}.svc:8888/")
+
+
+@pytest.mark.parametrize("refusal, explained", [
+    ({"labels": {"pod-security.kubernetes.io/enforce": "restricted"}}, "PodSecurity"),
+    ({"quota": {"pods": "0"}}, "exceeded quota"),
+])
+def test_a_pod_the_cluster_refuses_is_explained(k8s_api, namespace, args, refusal, explained):
+    core = CoreV1Api(k8s_api)
+    core.create_namespace({"metadata": {"name": namespace, "labels": refusal.get("labels", {})}})
+    if "quota" in refusal:
+        core.create_namespaced_resource_quota(namespace, {"metadata": {"name": "none"},
+                                                          "spec": {"hard": refusal["quota"]}})
+    failed = run_module("atelier.workspaces.workspace", {**args, "user": "0", "wait_timeout": 30},
+                        expect_failure=True)
+    assert "the pod was refused" in failed["msg"] and explained in failed["msg"]
+    info = run_module("atelier.workspaces.workspace_info", {"backend": "kubernetes", "namespace": namespace,
+                                                            "kubeconfig": args["kubeconfig"]})
+    (view,) = info["workspaces"]
+    assert view["status"] == "Failed" and explained in view["reason"]
+    assert any(event["reason"] == "FailedCreate" for event in view["events"])

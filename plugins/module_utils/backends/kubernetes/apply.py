@@ -230,9 +230,14 @@ class K8sWorkspace:
 
     def _wait(self, replicas):
         namespace, pod = self.model["namespace"], f"{self.model['name']}-0"
+        since = time.time() - 1
 
         def settled():
             found = self.cluster.get("Pod", namespace, pod)
+            if replicas and found is None:
+                refused = observe.refusals(self.cluster, namespace, self.model["name"], since)
+                if refused:
+                    raise WorkspaceError(f"{observe.refusal_message(refused[-1])}; see workspace_info for the events")
             if replicas == 0 and found is None:
                 return True
             if replicas and found and observe.pod_ready(found) and not found["metadata"].get("deletionTimestamp"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import plan as k8s_plan
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
-from ansible_collections.atelier.workspaces.plugins.module_utils.domain import archive, configuration
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import archive, configuration, idle
 
 # Container waiting reasons that mean the workspace will not come up by itself.
 FAILING_REASONS = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError",
@@ -79,8 +79,30 @@ def view(statefulset, pod):
     }
 
 
+def refusals(cluster, namespace, workspace, since=None):
+    """Why the StatefulSet controller could not create the pod (admission, quota), latest last."""
+    events = cluster.list("Event", namespace, fields=f"involvedObject.kind=StatefulSet,involvedObject.name={workspace}")
+    refused = [e for e in events if e.get("reason") == "FailedCreate"
+               and (since is None or (idle.parse_time(e.get("lastTimestamp") or e.get("eventTime")) or 0) >= since)]
+    return sorted(refused, key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+
+
+def refusal_message(event):
+    return f"the pod was refused: {event.get('message')}"
+
+
 def with_events(cluster, found):
-    """A failed workspace's view gets its pod's events: why it does not run, without opening the cluster."""
+    """A failed workspace's view gets its pod's events: why it does not run, without opening the cluster.
+
+    A workspace whose pod was never created is Failed too when the controller was refused it, with the reason.
+    """
+    if found["status"] == "Creating":
+        refused = refusals(cluster, found["namespace"], found["name"])
+        if refused:
+            found.update(status="Failed", reason=refusal_message(refused[-1]),
+                         events=[{"type": e.get("type"), "reason": e.get("reason"), "message": e.get("message")}
+                                 for e in refused])
+            return found
     if found["status"] == "Failed":
         events = cluster.list("Event", found["namespace"], fields=f"involvedObject.name={found['pod']}")
         found["events"] = [{"type": e.get("type"), "reason": e.get("reason"), "message": e.get("message")}
