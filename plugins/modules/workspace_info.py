@@ -117,6 +117,22 @@ workspaces:
     resources:
       description: Limits in force (cpu_millis, memory_bytes).
       type: dict
+    cpu:
+      description: CPU limit as given (column of RV(table)).
+      type: str
+    memory:
+      description: Memory limit as given (column of RV(table)).
+      type: str
+    gpu:
+      description: Number of GPUs (column of RV(table)).
+      type: int
+    accelerator:
+      description: GPU model (column of RV(table)).
+      type: str
+    ttl_seconds:
+      description:
+        - The idle limit after which M(atelier.workspaces.workspace_reaper) stops it, when auto termination is on.
+      type: int
     configuration:
       description:
         - The options the workspace was given, in the option names of M(atelier.workspaces.workspace), so they can be
@@ -168,6 +184,13 @@ workspaces:
         - Whether the env policy now gives the workspace a different env than the one it runs with; a restart
           (or M(atelier.workspaces.workspace_env_policy) with C(apply_to_existing=restart)) applies it.
       type: bool
+table:
+  description:
+    - The workspaces as text rows under a header, with the columns NAME, NAMESPACE, STATUS, CPU, MEMORY, GPU,
+      ACCELERATOR, TTL_SECONDS and URL (C(-) where a column has no value); C(playbooks/list.yml) prints it.
+  returned: always
+  type: list
+  elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -13,6 +13,7 @@ from kubernetes.client.exceptions import ApiException  # noqa: E402
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import roles as role_docker  # noqa: E402
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import store as docker_store  # noqa: E402
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import archive  # noqa: E402
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import client as k8s_client  # noqa: E402
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import roles as role_k8s  # noqa: E402
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import roles  # noqa: E402
@@ -97,7 +98,7 @@ def namespace(k8s_api):
 
 def _delete_cluster_roles_unless_used(k8s_api, namespace):
     rbac = RbacAuthorizationV1Api(k8s_api)
-    selector = rbac.label_selector()
+    selector = rbac_objects.label_selector()
     still_bound = [b for b in rbac.list_role_binding_for_all_namespaces(label_selector=selector).items
                    if b.metadata.namespace != namespace and b.subjects]
     if not still_bound:
@@ -427,7 +428,7 @@ def _stored_roles(docker_client):
     """The roles document as the engine's host holds it, and its modification time."""
     found = docker_client.api.get_archive(docker_store.HOLDER, f"{docker_store.MOUNT}/roles.json")
     stream, stat = found
-    return docker_store._unpack(stream), stat["mtime"]
+    return archive.first_json(stream), stat["mtime"]
 
 
 def test_docker_assignments_are_stored_with_the_engine_and_read_back(docker_client, docker_workspace):

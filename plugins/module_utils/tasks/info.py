@@ -7,7 +7,12 @@ from __future__ import annotations
 import time
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
-from ansible_collections.atelier.workspaces.plugins.module_utils.domain import idle, policy_changes, policy_documents
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import (
+    columns,
+    idle,
+    policy_changes,
+    policy_documents,
+)
 from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import session
 
 
@@ -52,4 +57,7 @@ def run(module):
         for view in views:
             view["roles"] = backend.role_assignments(view)
         add_idle(views, backend.idle_workspaces(params.get("name"), params.get("namespace")), time.time())
-    module.exit_json(changed=False, workspaces=sorted(views, key=lambda w: (w.get("namespace") or "", w["name"])))
+    for view in views:
+        view.update(columns.columns(view))
+    views.sort(key=lambda w: (w.get("namespace") or "", w["name"]))
+    module.exit_json(changed=False, workspaces=views, table=columns.table(views))

@@ -43,3 +43,16 @@ def test_info_shows_option_names_only():
     assert configuration.shown(STORED)["secrets"] == [{"key": "token", "env_var": "TOKEN"},
                                                       {"key": "warehouse", "env_var": None}]
     assert configuration.shown({"_post_start_hook": "x", "image": "i"}) == {"image": "i"}
+
+
+def test_the_list_columns_and_table():
+    from ansible_collections.atelier.workspaces.plugins.module_utils.domain import columns
+
+    view = {"name": "ws", "namespace": None, "status": "Running", "url": "http://127.0.0.1:1/",
+            "configuration": {"resources": {"cpu": "500m", "memory": "1Gi"}}, "max_idle_seconds": 1800}
+    view.update(columns.columns(view))
+    assert (view["cpu"], view["memory"], view["gpu"], view["ttl_seconds"]) == ("500m", "1Gi", 0, 1800)
+    header, row = columns.table([view])
+    assert header.split() == ["NAME", "NAMESPACE", "STATUS", "CPU", "MEMORY", "GPU", "ACCELERATOR", "TTL_SECONDS",
+                              "URL"]
+    assert row.split() == ["ws", "-", "Running", "500m", "1Gi", "0", "-", "1800", "http://127.0.0.1:1/"]
