@@ -13,9 +13,9 @@ from kubernetes.client.exceptions import ApiException  # noqa: E402
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import roles as role_docker  # noqa: E402
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import store as docker_store  # noqa: E402
-from ansible_collections.atelier.workspaces.plugins.module_utils.common import archive  # noqa: E402
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import client as k8s_client  # noqa: E402
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import roles as role_k8s  # noqa: E402
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import archive  # noqa: E402
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import roles  # noqa: E402
 
 OWN, OTHER, LATER = "role-a", "role-b", "role-later"
