@@ -14,6 +14,7 @@ from kubernetes.client.exceptions import ApiException  # noqa: E402
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import roles as role_docker  # noqa: E402
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import store as docker_store  # noqa: E402
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import client as k8s_client  # noqa: E402
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import rbac as rbac_objects  # noqa: E402
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import roles as role_k8s  # noqa: E402
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import archive  # noqa: E402
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import roles  # noqa: E402
