@@ -140,9 +140,10 @@ options:
     type: dict
     suboptions:
       size:
-        description: Size of the workspace's own claim (Kubernetes).
+        description:
+          - Size of the workspace's own claim (Kubernetes).
+          - V(10Gi) when left out.
         type: str
-        default: 10Gi
       class:
         description: Storage class of the workspace's own claim; the cluster's default class when left out.
         type: str
@@ -157,9 +158,10 @@ options:
             O(storage.subpath_prefix)/O(name).
         type: path
       subpath_prefix:
-        description: Prefix of each workspace's sub-directory under O(storage.shared_path).
+        description:
+          - Prefix of each workspace's sub-directory under O(storage.shared_path).
+          - V(workspaces) when left out.
         type: str
-        default: workspaces
   user_code_path:
     description:
       - Directory in the container that holds the data; exported as E(USER_CODE_PATH).
@@ -173,9 +175,10 @@ options:
     type: dict
     suboptions:
       bind_address:
-        description: Host address to publish on; the default keeps the workspace local to the host.
+        description:
+          - Host address to publish on; the default keeps the workspace local to the host.
+          - V(127.0.0.1) when left out.
         type: str
-        default: 127.0.0.1
       host_port:
         description: Host port; a free one is chosen when left out.
         type: int
@@ -193,9 +196,10 @@ options:
     type: dict
     suboptions:
       type:
-        description: V(nginx) and V(alb) write an Ingress with that class; V(istio) writes a VirtualService.
+        description:
+          - V(nginx) and V(alb) write an Ingress with that class; V(istio) writes a VirtualService.
+          - V(nginx) when left out.
         type: str
-        default: nginx
         choices: [nginx, alb, istio]
       name:
         description: Name of a shared Ingress or VirtualService (the seed's C(WORKSPACE_INGRESS_NAME)).
@@ -204,18 +208,21 @@ options:
         description: Host name of the route; any host when left out.
         type: str
       path_prefix:
-        description: Prefix of the workspace's path.
+        description:
+          - Prefix of the workspace's path.
+          - V(/) when left out.
         type: str
-        default: /
       path_type:
-        description: Ingress path type.
+        description:
+          - Ingress path type.
+          - V(ImplementationSpecific) when left out.
         type: str
-        default: ImplementationSpecific
         choices: [ImplementationSpecific, Prefix]
       gateway:
-        description: Istio gateway of the VirtualService.
+        description:
+          - Istio gateway of the VirtualService.
+          - V(istio-system/ingressgateway) when left out.
         type: str
-        default: istio-system/ingressgateway
   labels:
     description: Extra labels for the workspace's container.
     type: dict
@@ -287,9 +294,10 @@ options:
         type: dict
         suboptions:
           enable_auto_termination:
-            description: Whether the workspace may be stopped when idle.
+            description:
+              - Whether the workspace may be stopped when idle.
+              - V(false) when left out.
             type: bool
-            default: false
           max_idle_seconds:
             description: Idle seconds allowed before it is stopped, 0 or more; required when
               O(lifecycle_config.termination_policy.enable_auto_termination=true).

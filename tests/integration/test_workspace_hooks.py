@@ -168,7 +168,7 @@ def test_k8s_hook_change_restarts_and_removal_prunes_its_objects(k8s_api, k8s_ar
     ]
     _wait_for_new_pod(core, hooked, old_uid)
 
-    first = _k8s_converge_twice(k8s_args | {"name": name})
+    first = _k8s_converge_twice(k8s_args | {"name": name, "lifecycle_config": {}})
     assert f"delete ConfigMap/{name}-hooks" in first["actions"]
     assert "ConfigMap" not in _owned(k8s_api, hooked)
     annotations = _statefulset(k8s_api, hooked).metadata.annotations

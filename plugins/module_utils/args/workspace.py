@@ -44,11 +44,11 @@ WORKSPACE_SPEC = {
     "storage": {
         "type": "dict",
         "options": {
-            "size": {"type": "str", "default": "10Gi"},
+            "size": {"type": "str"},
             "class": {"type": "str"},
             "shared_claim": {"type": "str"},
             "shared_path": {"type": "path"},
-            "subpath_prefix": {"type": "str", "default": "workspaces"},
+            "subpath_prefix": {"type": "str"},
         },
     },
     "user_code_path": {"type": "str"},
@@ -56,7 +56,7 @@ WORKSPACE_SPEC = {
     "publish": {
         "type": "dict",
         "options": {
-            "bind_address": {"type": "str", "default": "127.0.0.1"},
+            "bind_address": {"type": "str"},
             "host_port": {"type": "int"},
         },
     },
@@ -64,13 +64,13 @@ WORKSPACE_SPEC = {
     "ingress": {
         "type": "dict",
         "options": {
-            "type": {"type": "str", "default": "nginx", "choices": ["nginx", "alb", "istio"]},
+            "type": {"type": "str", "choices": ["nginx", "alb", "istio"]},
             "name": {"type": "str"},
             "host": {"type": "str"},
-            "path_prefix": {"type": "str", "default": "/"},
-            "path_type": {"type": "str", "default": "ImplementationSpecific",
+            "path_prefix": {"type": "str"},
+            "path_type": {"type": "str",
                           "choices": ["ImplementationSpecific", "Prefix"]},
-            "gateway": {"type": "str", "default": "istio-system/ingressgateway"},
+            "gateway": {"type": "str"},
         },
     },
     "labels": {"type": "dict"},
@@ -91,7 +91,7 @@ WORKSPACE_SPEC = {
             "termination_policy": {
                 "type": "dict",
                 "options": {
-                    "enable_auto_termination": {"type": "bool", "default": False},
+                    "enable_auto_termination": {"type": "bool"},
                     "max_idle_seconds": {"type": "int"},
                 },
             },

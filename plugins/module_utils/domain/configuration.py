@@ -32,8 +32,17 @@ OPTIONS = (
 CONTROLLER_FILES = {"_pre_start_config": "lifecycle_config", "_post_start_hook": "lifecycle_config"}
 
 
+def pruned(value):
+    """The value without the None that Ansible fills in for every sub-option left out."""
+    if isinstance(value, dict):
+        return {key: pruned(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [pruned(item) for item in value]
+    return value
+
+
 def is_empty(value):
-    return value in ({}, [], "")
+    return pruned(value) in ({}, [], "")
 
 
 def given(params):
@@ -43,7 +52,7 @@ def given(params):
 
 def record(params):
     """What is stored with the workspace: the options given, secrets without their values."""
-    stored = {option: value for option, value in given(params).items() if not is_empty(value)}
+    stored = {option: pruned(value) for option, value in given(params).items() if not is_empty(value)}
     if "secrets" in stored:
         stored["secrets"] = [{"key": row.get("key"), "env_var": row.get("env_var"), "own": row.get("value") is not None}
                              for row in stored["secrets"]]
@@ -103,9 +112,11 @@ def _secrets_from(stored_secrets, env_values):
 
 def merge(params, stored, env_values):
     """The task's params completed from the workspace's record: omitted keeps, given replaces, empty resets."""
+    # an empty value returns the option to its default, which the model applies to an option left out
+    merged = {key: None if key in OPTIONS and value is not None and is_empty(value) else value
+              for key, value in params.items()}
     if stored is None:
-        return dict(params)
-    merged = dict(params)
+        return merged
     task = given(params)
     for option, value in stored.items():
         if option not in OPTIONS or option in task or option == "_archived_at":  # the task's state decides

@@ -23,6 +23,7 @@ DEFAULT_USER_CODE_PATH = "/home/workspace/code"
 DEFAULT_IDE_PORT = 8888
 DEFAULT_USER = "1000"
 DEFAULT_NAMESPACE = "workspaces"
+DEFAULT_SUBPATH_PREFIX = "workspaces"
 
 # Options that only mean something to the Kubernetes scheduler or API server.
 KUBERNETES_ONLY = (
@@ -152,7 +153,7 @@ def _resources(resources, errors):
 
 
 def _storage(storage, name, kubernetes, errors, warnings):
-    prefix = (storage.get("subpath_prefix") or "").strip("/")
+    prefix = (storage.get("subpath_prefix") or DEFAULT_SUBPATH_PREFIX).strip("/")
     shared = storage.get("shared_claim") if kubernetes else storage.get("shared_path")
     if shared:
         if not prefix or ".." in prefix.split("/"):

@@ -36,7 +36,7 @@ def completed(module, backend, params):
         return params, None  # build_model names the error
     current = backend.configuration(params["name"], params.get("namespace") or spec.DEFAULT_NAMESPACE)
     if current is None:
-        return archive.marked(params, None, archive.now())
+        return archive.marked(configuration.merge(params, None, {}), None, archive.now())
     merged, refused = archive.marked(configuration.merge(params, current["record"], current["env"]),
                                      current["record"], archive.now())
     # a workspace's own secret values come back from its env: they stay out of every output

@@ -17,7 +17,7 @@ def test_the_record_keeps_no_secret_value():
 def test_omitted_keeps_given_replaces_empty_resets():
     merged = configuration.merge({"name": "ws", "env": {"B": "2"}, "image": "", "state": "stopped"}, STORED,
                                  {"TOKEN": "s3cret", "A": "1"})
-    assert merged["env"] == {"B": "2"} and merged["image"] == "" and merged["resources"] == STORED["resources"]
+    assert merged["env"] == {"B": "2"} and merged["image"] is None and merged["resources"] == STORED["resources"]
     assert merged["secrets"] == [{"key": "token", "env_var": "TOKEN", "value": "s3cret"},
                                  {"key": "warehouse", "env_var": None, "value": None}]
     assert configuration.record(merged)["env"] == {"B": "2"} and "image" not in configuration.record(merged)
@@ -56,3 +56,9 @@ def test_the_list_columns_and_table():
     assert header.split() == ["NAME", "NAMESPACE", "STATUS", "CPU", "MEMORY", "GPU", "ACCELERATOR", "TTL_SECONDS",
                               "URL"]
     assert row.split() == ["ws", "-", "Running", "500m", "1Gi", "0", "-", "1800", "http://127.0.0.1:1/"]
+
+
+def test_a_dict_of_sub_options_left_out_is_empty_and_recorded_without_them():
+    ingress = {"type": None, "name": None, "host": None, "path_prefix": None}
+    assert configuration.merge({"ingress": ingress}, {"ingress": {"host": "h"}}, {})["ingress"] is None
+    assert configuration.record({"resources": {"cpu": "1", "gpu": None}}) == {"resources": {"cpu": "1"}}
