@@ -27,6 +27,7 @@ except ImportError as import_error:  # reported by the module with missing_requi
 FIELD_MANAGER = "atelier.workspaces"
 USER_AGENT = "atelier.workspaces"
 APPLY = "application/apply-patch+yaml"
+MERGE_PATCH = "application/merge-patch+json"
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
 # kind -> (API prefix, plural)
 KINDS = {
@@ -185,6 +186,11 @@ class Cluster:
         meta = obj["metadata"]
         return self.call("PATCH", path(obj["kind"], meta.get("namespace"), meta["name"]), body=obj,
                          query=_query(dry_run, manager, force=True), content_type=APPLY, conflict=conflict)
+
+    def merge_patch(self, kind, namespace, name, patch, conflict=None, missing=None):
+        """A JSON merge patch: a key set to None is removed; a metadata.resourceVersion in it makes it guarded."""
+        return self.call("PATCH", path(kind, namespace, name), body=patch, query=_query(False, FIELD_MANAGER),
+                         content_type=MERGE_PATCH, conflict=conflict, missing=missing)
 
     def create(self, obj, dry_run=False, conflict=None):
         meta = obj["metadata"]
