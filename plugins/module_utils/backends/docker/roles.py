@@ -24,6 +24,8 @@ DOCUMENT = "roles"
 GLOBAL_KEY = "global"
 EXPORT_PATH = "/etc/atelier/roles.json"
 EXPORT_ENV = "ATELIER_ROLES_FILE"
+# how often a task exports again when parallel tasks keep changing the document under it
+EXPORT_ROUNDS = 5
 
 
 def scope_key(workspace=None):
@@ -113,13 +115,21 @@ def export_into(api, container_id, workspace, document=None):
 
 
 def refresh_exports(api, containers):
-    """Re-export into the given container summaries (one workspace's, or all after a global change); their names."""
-    refreshed = []
-    for summary in containers:
-        name = summary["Labels"][naming.LABEL_WORKSPACE]
-        export_into(api, summary["Id"], name)
-        refreshed.append(name)
-    return refreshed
+    """Re-export into the given container summaries (one workspace's, or all after a global change); their names.
+
+    Parallel tasks export at the same time: each exports again while the stored document is no longer the
+    one it exported, so the last export made is of the last document.
+    """
+    names = [summary["Labels"][naming.LABEL_WORKSPACE] for summary in containers]
+    document = read_document(api) or {}
+    for _round in range(EXPORT_ROUNDS):
+        for summary, name in zip(containers, names, strict=True):
+            export_into(api, summary["Id"], name, document)
+        stored = read_document(api) or {}
+        if stored == document:
+            break
+        document = stored
+    return names
 
 
 class RoleAssignment:
