@@ -9,21 +9,41 @@ the option; no task asks which backend it has.
 
 from __future__ import annotations
 
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import pair_writes
+
 
 class Store:
-    """Engine-wide documents (flat mappings of strings) that every controller of the engine sees."""
+    """Engine-wide documents (flat mappings of strings) that every controller of the engine sees.
+
+    A document is only ever changed through update(): the engine guards the read, the change and the
+    write together, and the change is computed again from what is stored when another run came first.
+    """
 
     def read(self, document, secret=False):
         """The document's mapping, or None when it was never written."""
         raise NotImplementedError
 
-    def write(self, document, mapping, secret=False, dry_run=False):
-        """Store the mapping as the whole document; True when it differed (and was written unless dry_run)."""
+    def update(self, document, change, secret=False, dry_run=False):
+        """Store change(current mapping or None) -> new mapping (None: no document) under the engine's guard.
+
+        change() runs again on the stored document whenever another run wrote it first, so it must
+        only compute. True when the document differed (and was written unless dry_run); an unchanged
+        document costs reads only.
+        """
         raise NotImplementedError
 
-    def remove(self, document, secret=False, dry_run=False):
-        """Forget the document; True when it held data."""
-        raise NotImplementedError
+    def read_pair(self, document):
+        """(plain, secret) halves of a document that update_pair wrote, both from one write; (None, None)."""
+        return pair_writes.read(self, document)
+
+    def update_pair(self, document, change, dry_run=False):
+        """Store change((plain, secret)) -> (plain, secret) so that no reader sees halves of two writes.
+
+        (None, None), or no plain half, removes both. change() runs again as in update(). True when the
+        pair differed. This one writes the halves one after the other, each guarded; a store that can
+        write both at once under one guard does that instead.
+        """
+        return pair_writes.update(self, document, change, dry_run)
 
 
 class Backend:

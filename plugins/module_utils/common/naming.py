@@ -9,6 +9,8 @@ import re
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGED_BY = "atelier.workspaces"
 LABEL_WORKSPACE = "workspaces.atelier.dev/name"
+# the control document an object holds (or, on Docker, guards)
+LABEL_DOCUMENT = "workspaces.atelier.dev/document"
 
 # Suffixes of the objects generated for a workspace, longest first matters only
 # for the length check below.

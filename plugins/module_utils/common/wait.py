@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
@@ -26,11 +27,12 @@ def poll(check, timeout, interval, timed_out):
         time.sleep(interval)
 
 
-def retry_on_conflict(attempt, gave_up):
+def retry_on_conflict(attempt, gave_up, attempts=CONFLICT_RETRIES):
     """Run attempt() again while it returns CONFLICT (it re-reads first); WorkspaceError(gave_up) when it never ends."""
-    for _attempt in range(CONFLICT_RETRIES):
+    for _attempt in range(attempts):
         result = attempt()
         if result is not CONFLICT:
             return result
-        time.sleep(CONFLICT_PAUSE)
-    raise WorkspaceError(f"{gave_up} kept changing under {CONFLICT_RETRIES} attempts; run again")
+        # jittered: runs that lost to the same write do not all come back at the same moment
+        time.sleep(CONFLICT_PAUSE * (0.5 + random.random()))
+    raise WorkspaceError(f"{gave_up} kept changing under {attempts} attempts; run again")

@@ -5,7 +5,8 @@
 Works with either control store (k8s_store.K8sStore, docker_store.DockerStore):
 the policy without its secret values is the plain document ``env-policy``
 (one JSON value under ``policy.json``), the secret values are the secret
-document of the same name, one entry per secret.
+document of the same name, one entry per secret. The two are one pair of the
+store: written together, so no reader sees a policy with another run's secrets.
 """
 
 from __future__ import annotations
@@ -36,20 +37,27 @@ def from_documents(plain, secret):
 
 def load(store):
     """The policy every controller of this engine sees."""
-    plain = store.read(DOCUMENT)
-    # without a plain document there is no policy; its secret document would be a leftover
-    return from_documents(plain, store.read(DOCUMENT, secret=True) if plain else None)
+    return from_documents(*store.read_pair(DOCUMENT))
+
+
+def _replace(store, documents, dry_run):
+    """Store the pair documents() gives -> (changed, the policy it replaced)."""
+    seen = {}
+
+    def change(stored):
+        # the last call is made on what the write replaces
+        seen["before"] = from_documents(*stored)
+        return documents()
+
+    changed = store.update_pair(DOCUMENT, change, dry_run=dry_run)
+    return changed, seen["before"]
 
 
 def save(store, policy, dry_run):
-    """Store the policy; True when it differed from what was stored."""
-    plain, secret = to_documents(policy)
-    # secrets first: a reader never sees a policy whose secrets are not there yet
-    changed = store.write(DOCUMENT, secret, secret=True, dry_run=dry_run)
-    return store.write(DOCUMENT, plain, dry_run=dry_run) or changed
+    """Store the policy -> (changed, the policy it replaced)."""
+    return _replace(store, lambda: to_documents(policy), dry_run)
 
 
 def remove(store, dry_run):
-    """Forget the policy; True when there was one."""
-    changed = store.remove(DOCUMENT, secret=True, dry_run=dry_run)
-    return store.remove(DOCUMENT, dry_run=dry_run) or changed
+    """Forget the policy -> (changed, the policy it replaced)."""
+    return _replace(store, lambda: (None, None), dry_run)

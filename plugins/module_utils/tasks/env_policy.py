@@ -35,11 +35,10 @@ def run(module):
 
 def _apply(module, backend, policy):
     params, dry_run = module.params, module.check_mode
-    before = policy_documents.load(backend.store)
     if params["state"] == "absent":
-        changed = policy_documents.remove(backend.store, dry_run)
+        changed, before = policy_documents.remove(backend.store, dry_run)
     else:
-        changed = policy_documents.save(backend.store, policy, dry_run)
+        changed, before = policy_documents.save(backend.store, policy, dry_run)
     stale = policy_changes.stale_report(policy, backend.workspace_envs(params.get("namespace")))
     restarted = []
     if params["apply_to_existing"] == "restart":

@@ -44,7 +44,7 @@ class DockerBackend(ports.Backend):
         self._store = store.DockerStore(self.api)
         # images and networks already known to be there, shared by the workspaces of one task
         self.ready = set()
-        self._lock = threading.Lock()  # the roles document is read, changed and written whole
+        self._lock = threading.Lock()  # the workspaces of a bulk task share the roles document read once
         self._roles_document = None
         self._inspected = {}
 

@@ -1,20 +1,22 @@
 # Copyright: atelier.workspaces contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The connection to a Docker engine: TLS, a diagnosis of why it cannot be reached, and engine errors
-turned into messages for the user (the one place where they are caught)."""
+"""The connection to a Docker engine: TLS, a diagnosis of why it cannot be reached, requests sent again
+while the engine restarts or is busy, and engine errors turned into messages for the user (the one place
+where they are caught)."""
 
 from __future__ import annotations
 
 import functools
 import os
 
-from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming, retry
 from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
 
 try:
     import docker
     from docker.errors import APIError, DockerException, NotFound
     from docker.types import DeviceRequest, Mount
+    from requests.exceptions import ConnectionError as RequestsConnectionError
 
     HAS_DOCKER = True
     DOCKER_IMPORT_ERROR = None
@@ -29,21 +31,76 @@ API_TIMEOUT = 60
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 # set by the Swarm on the containers of its tasks
 SWARM_TASK_LABEL = "com.docker.swarm.task.id"
+# Requests that do what they did the first time when sent twice. A POST (create, start, exec) may have
+# been carried out when its connection was cut or the engine answered 500, so only its refusals are resent.
+REPEATABLE = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 
 
 if HAS_DOCKER:
 
     class _EngineClient(docker.APIClient):
-        """docker.APIClient that keeps the CA it was given (cert_path/ca.pem).
+        """docker.APIClient that keeps the CA it was given (cert_path/ca.pem) and sends a request again
+        while the engine restarts or is busy (common/retry.py decides which and how long).
 
         requests lets REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE replace a session's CA on every
         request (psf/requests#3829), which breaks tls_verify wherever those are set.
         """
 
+        def __init__(self, *args, where=DEFAULT_HOST, cert_path=None, **kwargs):
+            # set first: the client asks the engine for its API version while it is built
+            self.where, self.cert_path = where, cert_path
+            super().__init__(*args, **kwargs)
+
         def merge_environment_settings(self, url, proxies, stream, verify, cert):
             settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
             settings["verify"] = self.verify if verify is None else verify
             return settings
+
+        def request(self, method, url, *args, **kwargs):
+            """Every request of the client goes through here: transient failures are tried again."""
+            tries, cut = retry.Tries(), False
+            repeatable = method.upper() in REPEATABLE
+            while True:
+                try:
+                    response = super().request(method, url, *args, **kwargs)
+                except RequestsConnectionError as error:
+                    failure = retry.connection_failure(error)
+                    if not retry.may_resend(failure, repeatable):
+                        raise
+                    cut = cut or failure == retry.CUT
+                    wait = tries.next_pause()
+                    if wait is None:
+                        raise WorkspaceError(
+                            f"{_connection_error(self.where, self.cert_path, error)}; {tries.summary()}") from None
+                else:
+                    status = response.status_code
+                    if cut and method.upper() == "DELETE" and status == 404:
+                        return _already_done(response)
+                    said = _answer(response) if status >= 400 else ""
+                    if not retry.transient_answer(status, said, repeatable):
+                        return response
+                    wait = tries.next_pause(retry.retry_after(response.headers.get("Retry-After")))
+                    if wait is None:
+                        raise WorkspaceError(retry.gave_up(
+                            f"docker_host: the Docker engine at {self.where}", f"HTTP {status}: {said}", tries))
+                    response.close()
+                tries.wait(wait)
+
+
+def _answer(response):
+    """What an engine's error answer says (its JSON message, else its reason)."""
+    try:
+        return response.json().get("message") or response.reason
+    except (ValueError, AttributeError):
+        return response.reason
+
+
+def _already_done(response):
+    """A DELETE whose first attempt was cut finds nothing on the resend: the first one did it."""
+    response.status_code = 200
+    # what the callers of a DELETE read: nothing, or an empty list of what an image removal removed
+    response._content = b"[]"
+    return response
 
 
 def _connection_error(where, cert_path, error):
@@ -99,9 +156,12 @@ def connect(params, timeout=None):
         )
         base_url = base_url.replace("tcp://", "https://")
     try:
-        client = _EngineClient(base_url=base_url, tls=tls, version="auto", timeout=max(API_TIMEOUT, timeout or 0))
+        client = _EngineClient(base_url=base_url, tls=tls, version="auto", timeout=max(API_TIMEOUT, timeout or 0),
+                               where=where, cert_path=cert_path)
         client.ping()
     except (DockerException, OSError) as error:
+        if isinstance(error.__cause__, WorkspaceError):  # the client gave up while asking for the API version
+            raise error.__cause__ from None
         raise WorkspaceError(_connection_error(where, cert_path, error)) from None
     return client
 

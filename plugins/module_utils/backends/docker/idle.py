@@ -59,5 +59,4 @@ def stop(api, workspace, reason, dry_run):
 
 def record_reason(api, workspace, reason):
     """Keep why the workspace was stopped where workspace_info finds it (a container's labels cannot change)."""
-    store = docker_store.DockerStore(api)
-    store.write(DOCUMENT, {**(store.read(DOCUMENT) or {}), workspace["name"]: reason})
+    docker_store.DockerStore(api).update(DOCUMENT, lambda reasons: {**(reasons or {}), workspace["name"]: reason})

@@ -7,8 +7,8 @@ the engine. The assignments are kept with the engine's host in the control
 store's document ``roles`` (one key per scope: ``global`` or
 ``workspace:<name>``, each a JSON object of ``"<kind>:<name>": "<role>"``), so
 every controller sees the same ones, and a workspace gets them as a read-only
-file for the IDE in front of it to enforce. The document is written whole:
-changes from parallel tasks on one engine are not merged.
+file for the IDE in front of it to enforce. Each change is made under the
+document's engine-side lock, so the changes of parallel tasks are all kept.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ DOCUMENT = "roles"
 GLOBAL_KEY = "global"
 EXPORT_PATH = "/etc/atelier/roles.json"
 EXPORT_ENV = "ATELIER_ROLES_FILE"
+# how often a task exports again when parallel tasks keep changing the document under it
+EXPORT_ROUNDS = 5
 
 
 def scope_key(workspace=None):
@@ -74,11 +76,12 @@ def assignments(api, workspace=None, document=None):
 
 def remove_workspace_assignments(api, workspace, dry_run):
     """Forget a terminated workspace's assignments; the actions taken (or that would be)."""
-    store = docker_store.DockerStore(api)
-    document = store.read(DOCUMENT) or {}
-    if scope_key(workspace) not in document:
+
+    def change(document):
+        return _with_scope(document, workspace, {}) if scope_key(workspace) in (document or {}) else document
+
+    if not docker_store.DockerStore(api).update(DOCUMENT, change, dry_run=dry_run):
         return []
-    store.write(DOCUMENT, _with_scope(document, workspace, {}), dry_run=dry_run)
     return [f"remove {scope_key(workspace)} from the roles document"]
 
 
@@ -112,13 +115,21 @@ def export_into(api, container_id, workspace, document=None):
 
 
 def refresh_exports(api, containers):
-    """Re-export into the given container summaries (one workspace's, or all after a global change); their names."""
-    refreshed = []
-    for summary in containers:
-        name = summary["Labels"][naming.LABEL_WORKSPACE]
-        export_into(api, summary["Id"], name)
-        refreshed.append(name)
-    return refreshed
+    """Re-export into the given container summaries (one workspace's, or all after a global change); their names.
+
+    Parallel tasks export at the same time: each exports again while the stored document is no longer the
+    one it exported, so the last export made is of the last document.
+    """
+    names = [summary["Labels"][naming.LABEL_WORKSPACE] for summary in containers]
+    document = read_document(api) or {}
+    for _round in range(EXPORT_ROUNDS):
+        for summary, name in zip(containers, names, strict=True):
+            export_into(api, summary["Id"], name, document)
+        stored = read_document(api) or {}
+        if stored == document:
+            break
+        document = stored
+    return names
 
 
 class RoleAssignment:
@@ -146,17 +157,24 @@ class RoleAssignment:
             raise WorkspaceError(
                 f"workspace: '{self.workspace}' does not exist on this Docker engine; create it with "
                 f"atelier.workspaces.workspace first, or check workspace and docker_host")
-        document = self.store.read(DOCUMENT) or {}
-        holders = _holders(document, self.workspace)
-        wanted = roles.changed_holders(holders, self.key, self.assignment["role"], self.assignment["state"])
-        before, after = roles.role_of(holders, self.key), roles.role_of(wanted, self.key)
-        if _stored(wanted) != _stored(holders):
-            self.store.write(DOCUMENT, _with_scope(document, self.workspace, wanted), dry_run=self.check_mode)
-            self.actions.append(self._action(before, after))
+        seen = {}
+
+        def change(document):
+            # computed again on the stored document when a parallel task changed it first
+            holders = _holders(document, self.workspace)
+            wanted = roles.changed_holders(holders, self.key, self.assignment["role"], self.assignment["state"])
+            seen.update(before=roles.role_of(holders, self.key), after=roles.role_of(wanted, self.key),
+                        holders=wanted)
+            if _stored(wanted) == _stored(holders):
+                return document
+            return _with_scope(document, self.workspace, wanted)
+
+        if self.store.update(DOCUMENT, change, dry_run=self.check_mode):
+            self.actions.append(self._action(seen["before"], seen["after"]))
             if not self.check_mode:
                 self.actions.extend(f"export roles into workspace {name}"
                                     for name in refresh_exports(self.api, self.containers(self.workspace)))
-        return before, after, wanted
+        return seen["before"], seen["after"], seen["holders"]
 
     def _action(self, before, after):
         who, where = roles.subject_label(self.key), scope_key(self.workspace)

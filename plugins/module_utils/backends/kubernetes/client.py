@@ -1,14 +1,14 @@
 # Copyright: atelier.workspaces contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The connection to a Kubernetes API server and the one place every REST call goes through: paths,
-field managers, dry runs and errors turned into messages for the user."""
+field managers, dry runs, transient failures tried again and errors turned into messages for the user."""
 
 from __future__ import annotations
 
 import json
 import os
 
-from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming, retry
 from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
 
 try:
@@ -27,6 +27,7 @@ except ImportError as import_error:  # reported by the module with missing_requi
 FIELD_MANAGER = "atelier.workspaces"
 USER_AGENT = "atelier.workspaces"
 APPLY = "application/apply-patch+yaml"
+MERGE_PATCH = "application/merge-patch+json"
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
 # kind -> (API prefix, plural)
 KINDS = {
@@ -106,27 +107,60 @@ class Cluster:
     def __init__(self, api):
         self.api = api
 
-    def call(self, method, path, body=None, query=None, content_type="application/json", conflict=None):
-        """One REST call; None for a GET of something that does not exist, `conflict` for HTTP 409."""
-        try:
-            method, url, headers, body, post = self.api.param_serialize(
-                method=method, resource_path=path, query_params=list((query or {}).items()), body=body,
-                header_params={"Content-Type": content_type, "Accept": "application/json"},
-                auth_settings=["BearerToken"],
-            )
-            response = self.api.call_api(method, url, header_params=headers, body=body, post_params=post)
-            response.read()
-        except (OSError, HTTPError) as error:  # the server is not reachable
-            raise WorkspaceError(
-                f"kubeconfig: cannot reach the Kubernetes API server ({error}); check kubeconfig, context or host"
-            ) from None
+    def call(self, method, path, body=None, query=None, content_type="application/json", conflict=None,
+             missing=None):
+        """One REST call; None for a GET of something that does not exist, `conflict` for HTTP 409, `missing`
+        (when given) for any other call on something that does not exist."""
+        method, url, headers, body, post = self.api.param_serialize(
+            method=method, resource_path=path, query_params=list((query or {}).items()), body=body,
+            header_params={"Content-Type": content_type, "Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        response = self._send(method, url, headers, body, post)
+        if response is None:  # a DELETE resent after a cut connection found nothing: the first one did it
+            return {} if missing is None else missing
         if response.status == 404 and method == "GET":
             return None
+        if response.status == 404 and missing is not None:
+            return missing
         if response.status == 409 and conflict is not None:
             return conflict
         if response.status >= 400:
             raise WorkspaceError(f"{method} {path} failed: {_reason(response)}")
         return json.loads(response.data or b"null")
+
+    def _send(self, method, url, headers, body, post):
+        """The answer to a request, sent again while the server is unreachable or busy (common/retry.py).
+
+        Every request is safe to repeat here: a create that exists, a write of a stale resourceVersion and
+        a delete of something gone are refused, and server-side apply is idempotent.
+        """
+        tries, cut = retry.Tries(), False
+        where = f"kubeconfig: the Kubernetes API server at {self.api.configuration.host}"
+        while True:
+            try:
+                response = self.api.call_api(method, url, header_params=headers, body=body, post_params=post)
+                response.read()
+            except (OSError, HTTPError) as error:  # the server is not reachable
+                failure = retry.connection_failure(error)
+                wait = tries.next_pause() if failure else None
+                if wait is None:
+                    raise WorkspaceError(
+                        f"kubeconfig: cannot reach the Kubernetes API server ({error}); check kubeconfig, context "
+                        f"or host" + (f"; {tries.summary()}" if failure else "")
+                    ) from None
+                cut = cut or failure == retry.CUT
+            else:
+                if cut and method == "DELETE" and response.status == 404:
+                    return None
+                said = _reason(response) if response.status >= 400 else ""
+                if not retry.transient_answer(response.status, said, repeatable=True):
+                    return response
+                wait = tries.next_pause(retry.retry_after(response.headers.get("Retry-After")))
+                if wait is None:
+                    raise WorkspaceError(retry.gave_up(where, f"{method} answered HTTP {response.status}: {said}",
+                                                       tries))
+            tries.wait(wait)
 
     def get(self, kind, namespace, name):
         """The object, or None when it does not exist."""
@@ -153,6 +187,11 @@ class Cluster:
         return self.call("PATCH", path(obj["kind"], meta.get("namespace"), meta["name"]), body=obj,
                          query=_query(dry_run, manager, force=True), content_type=APPLY, conflict=conflict)
 
+    def merge_patch(self, kind, namespace, name, patch, conflict=None, missing=None):
+        """A JSON merge patch: a key set to None is removed; a metadata.resourceVersion in it makes it guarded."""
+        return self.call("PATCH", path(kind, namespace, name), body=patch, query=_query(False, FIELD_MANAGER),
+                         content_type=MERGE_PATCH, conflict=conflict, missing=missing)
+
     def create(self, obj, dry_run=False, conflict=None):
         meta = obj["metadata"]
         return self.call("POST", path(obj["kind"], meta.get("namespace")), body=obj,
@@ -163,11 +202,12 @@ class Cluster:
         return self.call("PUT", path(obj["kind"], meta.get("namespace"), meta["name"]), body=obj,
                          query=_query(False, FIELD_MANAGER), conflict=conflict)
 
-    def delete(self, kind, namespace, name, dry_run=False, resource_version=None, conflict=None):
+    def delete(self, kind, namespace, name, dry_run=False, resource_version=None, conflict=None, missing=None):
         """Delete in the background; with a resourceVersion only if nobody changed the object since."""
         body = {"preconditions": {"resourceVersion": resource_version}} if resource_version else None
         query = {"propagationPolicy": "Background", **_query(dry_run)}
-        return self.call("DELETE", path(kind, namespace, name), body=body, query=query, conflict=conflict)
+        return self.call("DELETE", path(kind, namespace, name), body=body, query=query, conflict=conflict,
+                         missing=missing)
 
     def ensure_namespace(self, namespace):
         """Create the namespace when it is missing; True when it was created."""

@@ -5,26 +5,26 @@ from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors i
 
 
 class MemoryStore(ports.Store):
+    """Documents in a dict, counting writes; update_pair is the port's own (half by half, then checked)."""
+
     def __init__(self):
         self.documents = {}
         self.writes = 0
 
     def read(self, document, secret=False):
-        return self.documents.get((document, secret))
+        found = self.documents.get((document, secret))
+        return None if found is None else dict(found)
 
-    def write(self, document, mapping, secret=False, dry_run=False):
-        if self.read(document, secret) == mapping:
+    def update(self, document, change, secret=False, dry_run=False):
+        current = self.read(document, secret)
+        wanted = change(current)
+        if wanted == current:
             return False
         if not dry_run:
-            self.documents[(document, secret)] = dict(mapping)
-            self.writes += 1
-        return True
-
-    def remove(self, document, secret=False, dry_run=False):
-        if not self.read(document, secret):
-            return False
-        if not dry_run:
-            del self.documents[(document, secret)]
+            if wanted is None:
+                del self.documents[(document, secret)]
+            else:
+                self.documents[(document, secret)] = dict(wanted)
             self.writes += 1
         return True
 

@@ -1,10 +1,13 @@
 """Pure parts of the env policy's storage, stale report and refresh."""
 
 import pytest
+from memory_backend import MemoryStore
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.args.env_policy import POLICY_SPEC
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import env as env_refresh_docker
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import plan as docker_plan
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import document_pair, pair_writes
+from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import env_policy, policy_changes
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import policy_documents as env_policy_store
 from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import env_policy as env_policy_task
@@ -105,41 +108,32 @@ def test_nothing_stored_is_the_default_policy():
     assert env_policy_store.from_documents({}, {}) == env_policy.default_policy()
 
 
-class MemoryStore:
-    """A control store in memory, counting writes."""
-
-    def __init__(self):
-        self.documents, self.writes = {}, 0
-
-    def read(self, document, secret=False):
-        return self.documents.get((document, secret))
-
-    def write(self, document, mapping, secret=False, dry_run=False):
-        if self.read(document, secret) == mapping:
-            return False
-        if not dry_run:
-            self.documents[(document, secret)] = mapping
-            self.writes += 1
-        return True
-
-    def remove(self, document, secret=False, dry_run=False):
-        if self.read(document, secret) is None:
-            return False
-        if not dry_run:
-            del self.documents[(document, secret)]
-        return True
-
-
 def test_save_is_idempotent_and_dry_run_writes_nothing():
     store = MemoryStore()
-    assert env_policy_store.save(store, POLICY, dry_run=True) is True
+    assert env_policy_store.save(store, POLICY, dry_run=True) == (True, env_policy.default_policy())
     assert store.writes == 0
-    assert env_policy_store.save(store, POLICY, dry_run=False) is True
-    assert env_policy_store.save(store, POLICY, dry_run=False) is False
+    assert env_policy_store.save(store, POLICY, dry_run=False)[0] is True
+    assert env_policy_store.save(store, POLICY, dry_run=False) == (False, POLICY)
     assert store.writes == 2
     assert env_policy_store.load(store) == POLICY
-    assert env_policy_store.remove(store, dry_run=False) is True
+    assert env_policy_store.remove(store, dry_run=False) == (True, POLICY)
     assert env_policy_store.load(store) == env_policy.default_policy()
+    assert store.documents == {}
+
+
+def test_both_halves_carry_one_revision_and_a_mixed_pair_is_written_again(monkeypatch):
+    monkeypatch.setattr(pair_writes, "SETTLE_SECONDS", 0.3)
+    store = MemoryStore()
+    env_policy_store.save(store, POLICY, dry_run=False)
+    plain, secret = store.read("env-policy"), store.read("env-policy", secret=True)
+    assert plain[document_pair.REVISION_KEY] == secret[document_pair.REVISION_KEY]
+    # a run killed between the halves: the secret half is from a write whose plain half never came
+    store.documents[("env-policy", True)] = {**secret, document_pair.REVISION_KEY: "killed-run"}
+    with pytest.raises(WorkspaceError, match="come from different writes"):
+        store.read_pair("env-policy")
+    # the next save finishes it, even with the same policy
+    assert env_policy_store.save(store, POLICY, dry_run=False)[0] is True
+    assert env_policy_store.load(store) == POLICY
 
 
 def test_public_view_and_diff_never_show_secret_values():
