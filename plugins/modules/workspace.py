@@ -19,13 +19,13 @@ description:
     any other change replaces the container on the same data. A change of the environment therefore restarts
     the workspace deliberately, and the result says so in RV(actions).
   - Data is only deleted when O(state=absent) is combined with O(purge=true).
-  - For a workspace that exists, an option the task leaves out keeps the workspace's current value, an option
-    the task gives replaces that whole option (O(env={B: 2}) after O(env={A: 1}) leaves only C(B)), and an empty
-    value (V({}), V([]) or V("")) returns the option to its default. So O(state=stopped) with only O(name) stops
+  - "For a workspace that exists, an option the task leaves out keeps the workspace's current value, an option
+    the task gives replaces that whole option (an O(env) of C(B) after one of C(A) leaves only C(B)), and an empty
+    value (V({}), V([]) or V(\"\")) returns the option to its default. So O(state=stopped) with only O(name) stops
     the workspace as it is, and a task that names one option changes only that one. On creation an omitted
     option takes its default. The configuration is recorded with the workspace (a label on Docker, an
     annotation of the StatefulSet on Kubernetes; secret values are never recorded, a workspace's own secret
-    values are read back from its env), and M(atelier.workspaces.workspace_info) returns it in these option names.
+    values are read back from its env), and M(atelier.workspaces.workspace_info) returns it in these option names."
   - On Kubernetes a workspace is a StatefulSet with one replica when running and none when stopped (stable
     pod C(<name>-0)), a Service, a Secret C(<name>-env) with its environment (read with C(envFrom); its hash in the
     pod template restarts the workspace deliberately when it changes) and a PersistentVolumeClaim C(<name>-data)
