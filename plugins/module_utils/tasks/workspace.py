@@ -98,10 +98,15 @@ def load_settings(module, store):
     return settings
 
 
+def task_names(params):
+    """The workspaces a task names, so the engine can read them all at once before anything is checked."""
+    entries = params.get("workspaces") if isinstance(params.get("workspaces"), list) else []
+    names = [entry.get("name") for entry in entries if isinstance(entry, dict)] or [params.get("name")]
+    return [name for name in names if name]
+
+
 def reconcile_all(backend, found, check_mode):
     """Reconcile every model; side by side where the backend allows it."""
-    backend.expect([model["name"] for model in found])
-
     def reconcile(model):
         try:
             return backend.reconcile(model, check_mode)
@@ -122,6 +127,7 @@ def run(module):
     params = module.params
     kubernetes = registry.backend_class(params).kubernetes_options
     with session.engine(module, timeout=longest_wait(params)) as backend:
+        backend.expect(task_names(params))
         found, errors = models(module, backend, load_policy(module, backend.store),
                                load_settings(module, backend.store), kubernetes)
         if errors:

@@ -56,10 +56,14 @@ class KubernetesBackend(ports.Backend):
         return plan.Outcome(workspace.actions, view, workspace.diffs)
 
     def configuration(self, name, namespace):
-        statefulset = self.cluster.get("StatefulSet", namespace, name)
+        if self.snapshot is None:
+            self.expect([name])
+        # read from the snapshot the reconcile uses: no request per workspace of a bulk task
+        owned = self.snapshot.objects(namespace, name)
+        statefulset = owned.get(("StatefulSet", name))
         if statefulset is None:
             return None
-        secret = self.cluster.get("Secret", namespace, naming.object_name(name, "env")) or {}
+        secret = owned.get(("Secret", naming.object_name(name, "env"))) or {}
         return {"record": observe.recorded_configuration(statefulset), "env": store.decoded(secret.get("data"))}
 
     def _view(self, statefulset):
