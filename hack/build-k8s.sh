@@ -8,7 +8,8 @@ ETCD_VERSION="${ETCD_VERSION:-v3.7.3}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 CACHE="${ATELIER_CACHE:-$HOME/.cache/atelier-workspaces}"
 BIN="$CACHE/k8s/$K8S_VERSION/bin"
-BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl)
+BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet etcd kwok kwokctl)
+KUBERNETES_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet)
 
 have_all() {
   for b in "${BINARIES[@]}"; do [ -x "$BIN/$b" ] || return 1; done
@@ -58,6 +59,7 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 SRC
   go mod tidy -e >/dev/null 2>&1 || true
@@ -67,7 +69,7 @@ SRC
   for p in "$pkgver" "$cgver"; do
     ld="$ld -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$(echo "$K8S_VERSION" | cut -d. -f2) -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
   done
-  for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+  for cmd in "$@"; do
     echo "building $cmd $K8S_VERSION"
     go build -trimpath -ldflags "$ld" -o "$BIN/$cmd" "k8s.io/kubernetes/cmd/$cmd"
   done
@@ -103,8 +105,8 @@ build_kwok() {
 
 if [ ! -x "$BIN/kwokctl" ] || [ ! -x "$BIN/kwok" ]; then build_kwok; fi
 [ -x "$BIN/etcd" ] || build_etcd
-for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
-  [ -x "$BIN/$b" ] || { build_kubernetes; break; }
-done
+missing=()
+for b in "${KUBERNETES_COMMANDS[@]}"; do [ -x "$BIN/$b" ] || missing+=("$b"); done
+[ ${#missing[@]} -eq 0 ] || build_kubernetes "${missing[@]}"
 have_all
 echo "k8s binaries built in $BIN in $(( $(date +%s) - started ))s"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts (or reuses) the local control plane: etcd, kube-apiserver,
 # kube-controller-manager and kube-scheduler run as local processes by kwokctl,
-# with fake nodes from the kwok controller. Writes .work/kubeconfig.
+# with fake nodes from the kwok controller (only nodes annotated
+# kwok.x-k8s.io/node=fake), and one real node from hack/node-up.sh.
+# Writes .work/kubeconfig.
 set -euo pipefail
 source "$(dirname "$0")/k8s-env.sh"
 
@@ -9,6 +11,8 @@ api_ready() { [ -s "$KUBECONFIG_PATH" ] && kubectl --kubeconfig "$KUBECONFIG_PAT
 
 bash "$REPO_ROOT/hack/build-k8s.sh"
 mkdir -p "$WORK_DIR"
+# the API server reaches the real kubelet (exec, logs, port-forward) with the cluster's client certificate
+PKI="$KWOK_WORKDIR/clusters/$CLUSTER_NAME/pki"
 started=$(date +%s)
 
 if api_ready; then
@@ -28,6 +32,11 @@ else
     --kube-audit-policy "$REPO_ROOT/hack/k8s/audit-policy.yaml" \
     --extra-args kube-controller-manager=enable-hostpath-provisioner=true \
     --extra-args kube-apiserver=service-cluster-ip-range=10.96.0.0/16 \
+    --extra-args "kube-apiserver=kubelet-client-certificate=$PKI/admin.crt" \
+    --extra-args "kube-apiserver=kubelet-client-key=$PKI/admin.key" \
+    --extra-args kube-apiserver=kubelet-preferred-address-types=InternalIP \
+    --extra-args kwok-controller=manage-all-nodes=false \
+    --extra-args kwok-controller=manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --kubeconfig "$KUBECONFIG_PATH" \
     --wait 3m
   kwokctl get kubeconfig --name "$CLUSTER_NAME" > "$KUBECONFIG_PATH"
@@ -38,4 +47,5 @@ api_ready || { echo "error: kube-apiserver does not answer; see $KWOK_WORKDIR/cl
 kubectl --kubeconfig "$KUBECONFIG_PATH" apply --server-side --force-conflicts -f "$REPO_ROOT/hack/k8s/manifests/" >/dev/null
 kubectl --kubeconfig "$KUBECONFIG_PATH" wait --for=condition=Ready node --all --timeout=120s >/dev/null
 kubectl --kubeconfig "$KUBECONFIG_PATH" wait --for=condition=Established crd --all --timeout=60s >/dev/null
+bash "$REPO_ROOT/hack/node-up.sh"
 echo "control plane ready in $(( $(date +%s) - started ))s: $(kubectl --kubeconfig "$KUBECONFIG_PATH" version -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["serverVersion"]["gitVersion"])') (kubeconfig: $KUBECONFIG_PATH)"

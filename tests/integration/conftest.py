@@ -96,3 +96,30 @@ def chromium():
     if code != 0 or not lines or not Path(lines[-1]).exists():
         _unavailable("Chromium (hack/chromium.sh)", (stdout + stderr)[-2000:])
     return lines[-1]
+
+
+REAL_NODE_LABEL = "workspaces.atelier.dev/real-node"
+INGRESS_ADDRESS_FILE = REPO_ROOT / ".work" / "ingress-address"
+
+
+@pytest.fixture(scope="session")
+def real_node(k8s_api):
+    """Name and address of the node where pods really run (hack/node-up.sh), once it is Ready."""
+    from kubernetes.client import CoreV1Api
+
+    nodes = CoreV1Api(k8s_api).list_node(label_selector=f"{REAL_NODE_LABEL}=true").items
+    ready = [node for node in nodes
+             if any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])]
+    if not ready:
+        _unavailable("the real node (hack/node-up.sh)", f"no Ready node labelled {REAL_NODE_LABEL}=true")
+    node = ready[0]
+    address = next(a.address for a in node.status.addresses if a.type == "InternalIP")
+    return {"name": node.metadata.name, "address": address}
+
+
+@pytest.fixture(scope="session")
+def ingress_address(real_node):
+    """host:port of the ingress controller serving the nginx IngressClass."""
+    if not INGRESS_ADDRESS_FILE.exists():
+        _unavailable("the ingress controller (hack/node-up.sh)", f"{INGRESS_ADDRESS_FILE} is missing")
+    return INGRESS_ADDRESS_FILE.read_text().strip()

@@ -3,20 +3,14 @@ module returns, and the data in /home/workspace/code outlives stop, start, remov
 until purge. Every state change runs twice; the second run changes nothing."""
 
 import re
-import subprocess
-import time
-import urllib.error
-import urllib.request
 import uuid
 
 import pytest
 from docker_workspaces import container as workspace_container
 from docker_workspaces import converge_twice, exec_as_user, remove_workspaces
+from ide_browser import open_lab
 
 CODE = "/home/workspace/code"
-# only the JupyterLab application draws these, in the browser: the shell and a file browser entry
-LAB_SHELL = re.compile(r'<div[^>]*\bclass="[^"]*\bjp-LabShell\b[^"]*"[^>]*\bid="main"')
-LISTED = '<span class="jp-DirListing-itemText"[^>]*><span>{}</span>'
 
 
 @pytest.fixture()
@@ -26,49 +20,11 @@ def name(docker_client):
     remove_workspaces(docker_client, workspace)
 
 
-def _wait_http(url, timeout=90):
-    """The page's HTML as served, once the IDE answers."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                return response.read().decode()
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
-
-
-def _browser_dom(chromium, url, profile, wanted, attempts=5):
-    """The DOM after Chromium ran the page's scripts; retried until every pattern in `wanted` is drawn."""
-    dom = ""
-    for _attempt in range(attempts):
-        completed = subprocess.run(
-            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-             f"--user-data-dir={profile}", "--virtual-time-budget=30000", "--dump-dom", url],
-            capture_output=True, text=True, timeout=120, check=False,
-        )
-        assert completed.returncode == 0, completed.stderr[-2000:]
-        dom = completed.stdout
-        if all(re.search(pattern, dom) for pattern in wanted):
-            return dom
-        time.sleep(1)
-    missing = [pattern for pattern in wanted if not re.search(pattern, dom)]
-    raise AssertionError(f"the browser did not draw {missing} at {url}; DOM starts with:\n{dom[:2000]}")
-
-
 def _open_ide(chromium, tmp_path, result, proof):
     """Open the IDE at the module's URL in Chromium; the file browser must list `proof`."""
     url = result["workspace"]["url"]
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", url)
-    served = _wait_http(url + "lab")
-    assert "<title>JupyterLab</title>" in served
-    listed = LISTED.format(re.escape(proof))
-    # what the server sends is a shell of scripts: the IDE itself exists only once a browser ran them
-    assert not LAB_SHELL.search(served)
-    assert not re.search(listed, served)
-    dom = _browser_dom(chromium, url + "lab", tmp_path / "profile", [LAB_SHELL.pattern, listed])
-    assert "<title>JupyterLab</title>" in dom
+    open_lab(chromium, tmp_path / "profile", url, proof)
 
 
 def test_browser_opens_ide_and_data_survives_until_purge(docker_client, chromium, name, tmp_path):

@@ -11,7 +11,8 @@ variable of the same name from a lower one. Highest first:
 3. ``pattern``    - ENV built from ``workspace_env_pattern`` when ENV is not explicit
 4. ``rule:<KEY>`` - cluster variables inherited by the env rule whose KEY matches ENV
 5. ``allow-list`` - cluster variables inherited by ``user_defined_vars``
-6. ``system``     - USER_CODE_PATH
+6. ``system``     - USER_CODE_PATH, and IDE_BASE_URL when a route serves the
+                    IDE under a path
 
 Layers 4 and 5 apply only when ``inherit`` is true. As on self-hosted clusters,
 an unset allow-list inherits nothing (rules still apply). Env rules are matched
@@ -383,7 +384,13 @@ def _inherited_entries(policy, env_value):
     return entries
 
 
-def effective_env(policy, workspace_name, explicit_env=None, secret_refs=(), own_secrets=None, user_code_path=None):
+def _system_entries(user_code_path, ide_base_url):
+    system = {"USER_CODE_PATH": user_code_path, "IDE_BASE_URL": ide_base_url}
+    return [_entry(name, value, "system") for name, value in system.items() if value is not None]
+
+
+def effective_env(policy, workspace_name, explicit_env=None, secret_refs=(), own_secrets=None, user_code_path=None,
+                  ide_base_url=None):
     """The workspace's environment -> (entries sorted by name, errors); no entries when there are errors."""
     explicit_env = explicit_env or {}
     errors = validate_policy(policy)
@@ -396,7 +403,7 @@ def effective_env(policy, workspace_name, explicit_env=None, secret_refs=(), own
         return [], errors
 
     env_value, env_source = workspace_env_value(policy, workspace_name, explicit_env)
-    layers = [[_entry("USER_CODE_PATH", user_code_path, "system")] if user_code_path is not None else []]
+    layers = [_system_entries(user_code_path, ide_base_url)]
     layers.append(_inherited_entries(policy, env_value))
     layers.append([_entry("ENV", env_value, "pattern")] if env_source == "pattern" else [])
     layers.append(secrets)
@@ -424,14 +431,14 @@ def stale(old_hash, entries):
     return old_hash != config_hash(entries)
 
 
-def env_inputs(explicit_env, secret_refs, own_secrets, user_code_path, entries):
+def env_inputs(explicit_env, secret_refs, own_secrets, user_code_path, entries, ide_base_url=None):
     """What a workspace was given, stored with it so its env can be recomputed under a new policy.
 
     Holds no secret value: the values of its own secrets stay in the engine's copy of the env
     and are read back by name (see inputs_arguments).
     """
     own_secrets = own_secrets or {}
-    return {
+    inputs = {
         "explicit": dict(explicit_env),
         "secret_refs": [
             {"key": ref["key"], "env_var": ref.get("env_var") or ref["key"], "own": ref["key"] in own_secrets}
@@ -440,6 +447,9 @@ def env_inputs(explicit_env, secret_refs, own_secrets, user_code_path, entries):
         "user_code_path": user_code_path,
         "sources": {entry["name"]: entry["source"] for entry in entries},
     }
+    if ide_base_url is not None:
+        inputs["ide_base_url"] = ide_base_url
+    return inputs
 
 
 def inputs_arguments(inputs, stored_values):
@@ -455,6 +465,7 @@ def inputs_arguments(inputs, stored_values):
         "secret_refs": refs,
         "own_secrets": own_secrets,
         "user_code_path": inputs.get("user_code_path"),
+        "ide_base_url": inputs.get("ide_base_url"),
     }
 
 

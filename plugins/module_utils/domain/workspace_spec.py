@@ -251,6 +251,9 @@ def build_model(params, policy=None, kubernetes=True):
     secret_rows = params.get("secrets") or []
     own_secrets = {row["key"]: row["value"] for row in secret_rows if row.get("key") and row.get("value") is not None}
     refs = [{"key": row.get("key"), "env_var": row.get("env_var")} for row in secret_rows]
+    route = _ingress(params.get("ingress"), name, errors) if kubernetes else None
+    # the IDE must build its links under the route's path, or its pages break behind the ingress
+    ide_base_url = route["path"].rstrip("/") + "/" if route else None
     env_entries, env_errors = env_policy.effective_env(
         policy or env_policy.default_policy(),
         name,
@@ -258,9 +261,10 @@ def build_model(params, policy=None, kubernetes=True):
         secret_refs=refs,
         own_secrets=own_secrets,
         user_code_path=user_code_path,
+        ide_base_url=ide_base_url,
     )
     errors.extend(env_errors)
-    inputs = env_policy.env_inputs(explicit_env, refs, own_secrets, user_code_path, env_entries)
+    inputs = env_policy.env_inputs(explicit_env, refs, own_secrets, user_code_path, env_entries, ide_base_url)
     workspace_lifecycle = lifecycle.lifecycle_model(params, errors)
     errors.extend(_post_start_conflicts(workspace_lifecycle, config["container_fields"]))
 
@@ -278,7 +282,7 @@ def build_model(params, policy=None, kubernetes=True):
         "namespace": params.get("namespace") or DEFAULT_NAMESPACE,
         "accelerator_label": params.get("accelerator_label") or "nvidia.com/gpu.product",
         "scheduling": _scheduling(params, errors),
-        "ingress": _ingress(params.get("ingress"), name, errors) if kubernetes else None,
+        "ingress": route,
         "warnings": warnings,
         "extra_volumes": config["volumes"],
         "container_fields": config["container_fields"],

@@ -85,6 +85,8 @@ def _container(model):
         "workingDir": model["user_code_path"],
         "volumeMounts": [_data_mount(model)],
         "securityContext": _security_context(),
+        # Ready, and so Running in workspace_info, only once the IDE accepts connections
+        "readinessProbe": {"tcpSocket": {"port": IDE_PORT_NAME}, "periodSeconds": 2},
     }
     if model["command"]:
         container["command"] = model["command"]

@@ -1,0 +1,3 @@
+module atelier.local/pause
+
+go 1.26.0
