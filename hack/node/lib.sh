@@ -213,7 +213,7 @@ start_ingress() {
   start_process traefik env KUBECONFIG="$KUBECONFIG_PATH" "$NODE_BIN/traefik" \
     --entryPoints.web.address="$INGRESS_ADDRESS" \
     --providers.kubernetesIngressNGINX=true \
-    --log.level=INFO --accessLog=true --accessLog.filePath="$NODE_DIR/logs/ingress-access.log"
+    --log.level=INFO --log.noColor=true --accessLog=true --accessLog.filePath="$NODE_DIR/logs/ingress-access.log"
   echo "$INGRESS_ADDRESS" > "$INGRESS_ADDRESS_FILE"
   wait_for "ingress controller on $INGRESS_ADDRESS" 60 curl -s -o /dev/null "http://$INGRESS_ADDRESS/"
 }

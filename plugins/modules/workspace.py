@@ -168,7 +168,10 @@ options:
       - C(/home/workspace/code) when a new workspace leaves it out.
     type: str
   port:
-    description: Port of the IDE inside the container; C(8888) when a new workspace leaves it out.
+    description:
+      - Port of the IDE inside the container; C(8888) when a new workspace leaves it out.
+      - On Kubernetes the pod is Ready, and the workspace C(Running), only once something accepts
+        connections on this port (a readiness probe), so a custom image must serve its IDE there.
     type: int
   publish:
     description: How the IDE port is published on the Docker host.

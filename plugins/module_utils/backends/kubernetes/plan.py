@@ -133,6 +133,9 @@ def _pod_spec(model):
     spec = {
         "serviceAccountName": model["name"],
         "automountServiceAccountToken": model["service_account_token"],
+        # no docker-link variables of the namespace's Services: a Service named like the workspace
+        # ("ide") would set IDE_PORT=tcp://... over the image's own settings
+        "enableServiceLinks": False,
         "securityContext": {"runAsUser": user, "runAsGroup": 0, "fsGroup": 0,
                             "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [_container(model)],

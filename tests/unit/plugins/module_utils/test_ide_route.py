@@ -46,3 +46,8 @@ def test_the_pod_is_ready_only_once_the_ide_port_answers():
     container = _statefulset(_model())["spec"]["template"]["spec"]["containers"][0]
     assert container["readinessProbe"]["tcpSocket"] == {"port": plan.IDE_PORT_NAME}
     assert container["ports"][0]["name"] == plan.IDE_PORT_NAME
+
+
+def test_no_service_link_variables_reach_the_workspace():
+    # a Service "ide" would otherwise put IDE_PORT=tcp://<ip>:8888 into the env of every pod in the namespace
+    assert _statefulset(_model())["spec"]["template"]["spec"]["enableServiceLinks"] is False
