@@ -48,9 +48,10 @@ def test_docker_reaper_stops_the_idle_workspace_and_says_why(docker_client, dock
         assert docker_client.containers.get(f"atelier-{idle_name}").status == "running"
 
         report_activity()
-        # by name: other workspaces on the engine may be idle too, and are not this test's to stop
+        # by name: other workspaces on the engine may be idle too, and are not this test's to stop. busy first,
+        # right after its activity; stopping idle takes the engine's stop timeout
         reaped = {name: run_module(REAPER, {"backend": "docker", "name": name})
-                  for name in (idle_name, busy_name, free_name)}
+                  for name in (busy_name, free_name, idle_name)}
         assert [name for name, result in reaped.items() if result["changed"]] == [idle_name]
         (row,) = reaped[idle_name]["stopped"]
         assert row["name"] == idle_name and row["max_idle_seconds"] == 2 and row["idle_seconds"] >= 3
