@@ -3,12 +3,15 @@
 #   atelier/busybox:local  - busybox-static on scratch, for fast engine tests
 #   atelier/debian:local   - a debootstrap'ed Debian with python3 (Molecule
 #                            targets, base of the workspace image)
-# The debootstrap tarball is cached outside the repository.
+# The debootstrap tarball is cached outside the repository. Packages come from
+# the machine's own sources: the Debian mirror of its apt sources
+# (hack/debian-mirror.sh, ATELIER_DEBIAN_MIRROR overrides it) and the index of
+# its pip configuration.
 set -euo pipefail
 
+HACK="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE="${ATELIER_CACHE:-$HOME/.cache/atelier-workspaces}/images"
 SUITE="${DEBIAN_SUITE:-bookworm}"
-MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 mkdir -p "$CACHE"
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
@@ -48,9 +51,10 @@ build_debian() {
   local tarball="$CACHE/debian-$SUITE-rootfs.tar"
   if [ ! -s "$tarball" ]; then
     need_pkg debootstrap debootstrap
+    local mirror; mirror=$(bash "$HACK/debian-mirror.sh" "$SUITE")
     local root; root=$(mktemp -d)
-    echo "debootstrap $SUITE (minbase + python3) from $MIRROR"
-    debootstrap --variant=minbase --include=python3,ca-certificates "$SUITE" "$root" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 \
+    echo "debootstrap $SUITE (minbase + python3) from $mirror"
+    debootstrap --variant=minbase --include=python3,ca-certificates "$SUITE" "$root" "$mirror" >"$CACHE/debootstrap.log" 2>&1 \
       || { echo "error: debootstrap failed; see $CACHE/debootstrap.log" >&2; tail -n 20 "$CACHE/debootstrap.log" >&2; exit 1; }
     rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
     tar -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
@@ -59,6 +63,28 @@ build_debian() {
   docker import -c 'CMD ["/bin/bash"]' -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     "$tarball" atelier/debian:local >/dev/null
   echo "built atelier/debian:local"
+}
+
+# One pip setting as pip on this machine sees it: its PIP_* variable, else its
+# configuration files (global, then install section); empty when unset.
+pip_setting() {
+  local variable; variable="PIP_$(echo "$1" | tr 'a-z-' 'A-Z_')"
+  if [ -n "${!variable:-}" ]; then echo "${!variable}"; return 0; fi
+  local pip=("$HACK/../.venv/bin/python" -m pip)
+  [ -x "${pip[0]}" ] || pip=(python3 -m pip)
+  # a setting given on several lines is one space-separated value in a PIP_* variable
+  { "${pip[@]}" config get "global.$1" 2>/dev/null || "${pip[@]}" config get "install.$1" 2>/dev/null || true; } \
+    | tr -s '\n' ' ' | sed 's/^ //; s/ $//'
+}
+
+# --build-arg for each index setting the machine's pip has, so the image build
+# installs from the same index (the build stage that sees them is discarded).
+pip_build_args() {
+  local setting value
+  for setting in index-url extra-index-url trusted-host; do
+    value=$(pip_setting "$setting")
+    [ -z "$value" ] || printf -- '--build-arg\0PIP_%s=%s\0' "$(echo "$setting" | tr 'a-z-' 'A-Z_')" "$value"
+  done
 }
 
 image_label() { docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1" 2>/dev/null; }
@@ -89,8 +115,11 @@ build_workspace() {
       # an empty file: the build trusts the base image's CA store
       : > "$ctx/ca-certificates.crt"
     fi
+    local pip_args=()
+    mapfile -d '' -t pip_args < <(pip_build_args)
     echo "building atelier/workspace:local (log: $log)"
-    DOCKER_BUILDKIT=0 docker build --rm --force-rm --label "$label=$hash" -t atelier/workspace:local "$ctx" >"$log" 2>&1 \
+    DOCKER_BUILDKIT=0 docker build --rm --force-rm --label "$label=$hash" "${pip_args[@]}" \
+      -t atelier/workspace:local "$ctx" >"$log" 2>&1 \
       || { echo "error: building atelier/workspace:local failed; see $log (behind another TLS proxy, point CA_BUNDLE at its CA bundle)" >&2
            tail -n 20 "$log" >&2; exit 1; }
     # drop the build stage and the image this one replaced

@@ -52,6 +52,14 @@ options:
   namespace:
     description: Kubernetes namespace whose workspaces are checked for a stale env; every namespace when left out.
     type: str
+  workspace_names:
+    description:
+      - Names of the workspaces whose env is checked (and restarted with O(apply_to_existing=restart)), as names or
+        wildcards such as C(team-a-*); every workspace (of O(namespace)) when left out.
+      - The policy itself is the engine's in any case; this only keeps the report and the restarts to the
+        workspaces a task is about, for example on a Docker host other people's workspaces share.
+    type: list
+    elements: str
   apply_to_existing:
     description:
       - V(none) leaves existing workspaces as they are and reports the stale ones.
@@ -123,6 +131,15 @@ EXAMPLES = r"""
       USER_DEFINED_VARS__ENV__dev_*: "DEV_ENV_*"
       TEAM: data
       DEV_ENV_DB_HOST: db.dev.internal
+    apply_to_existing: restart
+
+- name: Restart only the workspaces of team A that the policy made stale
+  atelier.workspaces.workspace_env_policy:
+    variables:
+      TEAM: data
+    inherit: true
+    user_defined_vars: [TEAM]
+    workspace_names: ["team-a-*"]
     apply_to_existing: restart
 
 - name: A policy for the workspaces of a Docker host

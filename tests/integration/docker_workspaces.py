@@ -1,5 +1,12 @@
-"""Helpers the Docker integration tests share: find, enter and remove workspace containers."""
+"""Helpers the Docker integration tests share: find, enter and remove workspace containers, and keep the
+engine-wide documents as they were."""
 
+import contextlib
+import io
+import os
+import tarfile
+
+import docker
 from ansible_runner import run_module
 
 NAME_LABEL = "workspaces.atelier.dev/name"
@@ -39,3 +46,46 @@ def remove_workspaces(client, prefix):
     for volume in client.volumes.list(filters={"label": NAME_LABEL}):
         if ours(volume.attrs["Labels"]):
             volume.remove(force=True)
+
+
+CONTROL_VOLUME, CONTROL_HOLDER, CONTROL_MOUNT = "atelier-control", "atelier-control", "/control"
+HELPER_IMAGE = "atelier/busybox:local"
+
+
+def control_files(client):
+    """name -> (tar member, content) of every file of the engine's control documents; {} before the first."""
+    try:
+        stream, _stat = client.api.get_archive(CONTROL_HOLDER, f"{CONTROL_MOUNT}/.")
+    except docker.errors.NotFound:
+        return {}
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+        return {os.path.basename(member.name): (member, archive.extractfile(member).read())
+                for member in archive.getmembers() if member.isfile()}
+
+
+@contextlib.contextmanager
+def kept_control_documents(client):
+    """The engine-wide documents (env policy, roles, settings, ...) as they were before, whatever the body did.
+
+    An engine may hold its user's own policy and roles; a test changes them only for its own time.
+    """
+    before = control_files(client)
+    try:
+        yield before
+    finally:
+        after = control_files(client)
+        added = sorted(set(after) - set(before))
+        if added:
+            # the engine cannot delete a file of a stopped container: a throwaway one mounting the volume does
+            client.containers.run(HELPER_IMAGE, ["rm", "-f", *(f"{CONTROL_MOUNT}/{name}" for name in added)],
+                                  remove=True, network_disabled=True,
+                                  volumes={CONTROL_VOLUME: {"bind": CONTROL_MOUNT, "mode": "rw"}})
+        changed = [name for name in before if after.get(name, (None, None))[1] != before[name][1]]
+        if changed:
+            buffer = io.BytesIO()
+            with tarfile.open(fileobj=buffer, mode="w") as archive:
+                for name in changed:
+                    member, content = before[name]
+                    member.name = name
+                    archive.addfile(member, io.BytesIO(content))
+            client.api.put_archive(CONTROL_HOLDER, CONTROL_MOUNT, buffer.getvalue())

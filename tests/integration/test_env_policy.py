@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from ansible_runner import audit_writes, run_module
-from docker_workspaces import remove_workspaces
+from docker_workspaces import kept_control_documents, remove_workspaces
 
 CANARY = "canary-" + uuid.uuid4().hex
 DOCKERD_LOG = "/var/log/atelier/dockerd.log"
@@ -58,11 +58,11 @@ class Outputs:
 
 @pytest.fixture()
 def docker_env(docker_client):
-    """Workspaces pol-ws1..3 on the engine and its policy, removed afterwards."""
+    """Workspaces pol-ws1..3 on the engine, removed afterwards, and the engine's policy as it was before."""
     outputs = Outputs()
-    yield outputs
-    run_module(POLICY_MODULE, {"backend": "docker", "state": "absent"})
-    remove_workspaces(docker_client, "pol-ws")
+    with kept_control_documents(docker_client):
+        yield outputs
+        remove_workspaces(docker_client, "pol-ws")
     outputs.assert_no_secret()
     with open(DOCKERD_LOG, encoding="utf-8", errors="replace") as log:
         assert CANARY not in log.read()
@@ -135,15 +135,16 @@ def test_docker_policy_env_stale_report_and_restart(docker_client, docker_env):
     assert stale == {"pol-ws1": True, "pol-ws2": False, "pol-ws3": False}
 
     # check mode predicts the restart and changes nothing
-    predicted = run(POLICY_MODULE, {"backend": "docker", **seed_policy("dev-db-2"), "apply_to_existing": "restart"},
-                    check=True)
+    ours_only = {"workspace_names": ["pol-ws*"], "apply_to_existing": "restart"}
+    predicted = run(POLICY_MODULE, {"backend": "docker", **seed_policy("dev-db-2"), **ours_only}, check=True)
     assert predicted["changed"] is True and predicted["restarted"] == ["pol-ws1"]
     assert _container_env(docker_client, "pol-ws1")[1]["DEV_ENV_DB"] == "dev-db"
 
-    restart = {"backend": "docker", **seed_policy("dev-db-2"), "apply_to_existing": "restart"}
+    # workspaces of others on the engine may be stale under this policy too: the restarts stay with ours
+    restart = {"backend": "docker", **seed_policy("dev-db-2"), **ours_only}
     applied = run(POLICY_MODULE, restart)
     assert applied["restarted"] == ["pol-ws1"]
-    assert [row for row in applied["stale"] if row["name"].startswith("pol-ws")] == []
+    assert applied["stale"] == []
     new_id1, env1 = _container_env(docker_client, "pol-ws1")
     assert env1["DEV_ENV_DB"] == "dev-db-2" and env1["WAREHOUSE_TOKEN"] == CANARY
     assert _container_env(docker_client, "pol-ws2")[0] == id2 and _container_env(docker_client, "pol-ws3")[0] == id3

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from ansible_runner import run_module
-from docker_workspaces import container, exec_as_user, remove_workspaces
+from docker_workspaces import container, exec_as_user, kept_control_documents, remove_workspaces
 from store_writer import ORDER, finish, start, writers
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import lock
@@ -117,13 +117,14 @@ def test_a_lock_left_by_a_killed_run_holds_the_next_one_up_for_its_lease_only(do
 @pytest.fixture()
 def role_workspace(docker_client):
     name = f"conc-role-{uuid.uuid4().hex[:6]}"
-    run_module("atelier.workspaces.workspace", {"backend": "docker", "name": name, "image": HELPER_IMAGE,
-                                                "command": ["sleep", "infinity"], "wait": False})
-    yield name
-    role_docker.remove_workspace_assignments(docker_client.api, name, dry_run=False)
-    run_module("atelier.workspaces.workspace", {"backend": "docker", "name": name, "state": "absent",
-                                                "purge": True})
-    remove_workspaces(docker_client, name)
+    # the roles document is the engine's: put back as it was
+    with kept_control_documents(docker_client):
+        run_module("atelier.workspaces.workspace", {"backend": "docker", "name": name, "image": HELPER_IMAGE,
+                                                    "command": ["sleep", "infinity"], "wait": False})
+        yield name
+        run_module("atelier.workspaces.workspace", {"backend": "docker", "name": name, "state": "absent",
+                                                    "purge": True})
+        remove_workspaces(docker_client, name)
 
 
 def test_parallel_role_assignments_on_one_workspace_are_all_kept(docker_client, role_workspace):

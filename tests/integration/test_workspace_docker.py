@@ -210,7 +210,8 @@ def test_unreachable_engine_is_a_clear_error(workspace_name):
 
 
 def test_info_lists_gets_and_explains_a_failed_workspace(docker_client, workspace_name):
-    args = _workspace_args(workspace_name, labels={"team": "data"})
+    # a label of this test alone: the engine's other workspaces may well have a team label
+    args = _workspace_args(workspace_name, labels={"team": workspace_name})
     run_module("atelier.workspaces.workspace", args)
     failing = f"{workspace_name}-bad"
     try:
@@ -219,7 +220,8 @@ def test_info_lists_gets_and_explains_a_failed_workspace(docker_client, workspac
         assert "exit code 3" in crashed["msg"]
         assert "cannot find the project" in crashed["msg"]
 
-        listed = run_module("atelier.workspaces.workspace_info", {"backend": "docker", "labels": {"team": "data"}})
+        listed = run_module("atelier.workspaces.workspace_info",
+                            {"backend": "docker", "labels": {"team": workspace_name}})
         assert [w["name"] for w in listed["workspaces"]] == [workspace_name]
         assert listed["changed"] is False
 

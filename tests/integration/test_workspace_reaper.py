@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 from ansible_runner import audit_writes, run_module
-from docker_workspaces import remove_workspaces
+from docker_workspaces import kept_control_documents, remove_workspaces
 
 REAPER = "atelier.workspaces.workspace_reaper"
 WORKSPACE = "atelier.workspaces.workspace"
@@ -17,7 +17,14 @@ def _policy(max_idle):
     return {"termination_policy": {"enable_auto_termination": True, "max_idle_seconds": max_idle}}
 
 
-def test_docker_reaper_stops_the_idle_workspace_and_says_why(docker_client):
+@pytest.fixture()
+def docker_documents(docker_client):
+    """The engine's record of idle stops is shared with its other workspaces: put back as it was."""
+    with kept_control_documents(docker_client):
+        yield
+
+
+def test_docker_reaper_stops_the_idle_workspace_and_says_why(docker_client, docker_documents):
     prefix = f"reap-{uuid.uuid4().hex[:4]}"
     idle_name, busy_name, free_name = f"{prefix}-idle", f"{prefix}-busy", f"{prefix}-free"
     base = {"backend": "docker", "image": "atelier/busybox:local", "command": ["sleep", "infinity"],
@@ -41,8 +48,12 @@ def test_docker_reaper_stops_the_idle_workspace_and_says_why(docker_client):
         assert docker_client.containers.get(f"atelier-{idle_name}").status == "running"
 
         report_activity()
-        reaped = run_module(REAPER, {"backend": "docker"})
-        (row,) = [row for row in reaped["stopped"] if row["name"].startswith(prefix)]
+        # by name: other workspaces on the engine may be idle too, and are not this test's to stop. busy first,
+        # right after its activity; stopping idle takes the engine's stop timeout
+        reaped = {name: run_module(REAPER, {"backend": "docker", "name": name})
+                  for name in (busy_name, free_name, idle_name)}
+        assert [name for name, result in reaped.items() if result["changed"]] == [idle_name]
+        (row,) = reaped[idle_name]["stopped"]
         assert row["name"] == idle_name and row["max_idle_seconds"] == 2 and row["idle_seconds"] >= 3
         assert row["reason"].startswith("idle ") and "no activity reported since start" in row["reason"]
         assert docker_client.containers.get(f"atelier-{idle_name}").status == "exited"

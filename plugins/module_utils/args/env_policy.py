@@ -25,6 +25,7 @@ def argument_spec():
     return {
         "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
         "namespace": {"type": "str"},
+        "workspace_names": {"type": "list", "elements": "str"},
         "apply_to_existing": {"type": "str", "default": "none", "choices": ["none", "restart"]},
         **copy.deepcopy(POLICY_SPEC),
         **connection.engine_options(),

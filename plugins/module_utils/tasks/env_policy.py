@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+
 from ansible_collections.atelier.workspaces.plugins.module_utils.args.env_policy import POLICY_SPEC
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import (
     env_policy,
@@ -24,6 +26,14 @@ def desired_policy(params):
     return policy, env_policy.validate_policy(policy)
 
 
+def selected(workspaces, names):
+    """The workspaces whose name is one of names (wildcards allowed); all of them when names is empty."""
+    if not names:
+        return list(workspaces)
+    return [workspace for workspace in workspaces
+            if any(fnmatch.fnmatchcase(workspace["name"], pattern) for pattern in names)]
+
+
 def run(module):
     policy, errors = desired_policy(module.params)
     if errors:
@@ -39,7 +49,8 @@ def _apply(module, backend, policy):
         changed, before = policy_documents.remove(backend.store, dry_run)
     else:
         changed, before = policy_documents.save(backend.store, policy, dry_run)
-    stale = policy_changes.stale_report(policy, backend.workspace_envs(params.get("namespace")))
+    workspaces = selected(backend.workspace_envs(params.get("namespace")), params.get("workspace_names"))
+    stale = policy_changes.stale_report(policy, workspaces)
     restarted = []
     if params["apply_to_existing"] == "restart":
         for row in stale:

@@ -182,3 +182,47 @@ def test_refreshed_container_keeps_everything_but_the_managed_env():
     assert config["Labels"][docker_plan.LABEL_CONFIG_HASH] == env_policy.config_hash(entries)
     assert config["HostConfig"] == {"Binds": ["vol:/data"]}
     assert container["Config"]["Env"] == ["PATH=/bin", "ENV=old", "GONE=1"], "the input is not modified"
+
+
+class _Module:
+    """What the env policy task reads of AnsibleModule."""
+
+    def __init__(self, **params):
+        self.params = {"state": "present", "namespace": None, "workspace_names": None, "apply_to_existing": "none",
+                       **params}
+        self.check_mode, self._diff, self.warnings = False, False, []
+
+    def warn(self, message):
+        self.warnings.append(message)
+
+
+class _Engine:
+    """An engine holding workspaces started under POLICY; records the ones the task refreshes."""
+
+    def __init__(self, workspaces):
+        self.store, self.workspaces, self.refreshed = MemoryStore(), workspaces, []
+
+    def workspace_envs(self, namespace=None):
+        return list(self.workspaces)
+
+    def refresh_env(self, workspace, entries, dry_run):
+        self.refreshed.append(workspace["name"])
+
+
+def test_workspace_names_keep_the_report_and_the_restarts_to_the_named_workspaces():
+    engine = _Engine([_started("ws1"), _started("team-ws1"), _started("team-ws2")])
+    renamed = {**POLICY, "workspace_env_pattern": "new_{workspace_name}"}
+    module = _Module(workspace_names=["team-*", "ws9"], apply_to_existing="restart")
+    result = env_policy_task._apply(module, engine, renamed)
+    assert result["restarted"] == engine.refreshed == ["team-ws1", "team-ws2"]
+    assert result["stale"] == []
+    # every workspace when no names are given: ws1 is stale too
+    report = env_policy_task._apply(_Module(), _Engine([_started("ws1"), _started("team-ws1")]), renamed)
+    assert [row["name"] for row in report["stale"]] == ["team-ws1", "ws1"]
+
+
+def test_selected_matches_names_and_wildcards():
+    workspaces = [{"name": "pol-ws1"}, {"name": "demo"}, {"name": "pol-ws10"}]
+    assert env_policy_task.selected(workspaces, ["pol-ws1"]) == [{"name": "pol-ws1"}]
+    assert env_policy_task.selected(workspaces, ["pol-*"]) == [{"name": "pol-ws1"}, {"name": "pol-ws10"}]
+    assert env_policy_task.selected(workspaces, None) == workspaces
