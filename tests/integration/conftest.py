@@ -123,3 +123,37 @@ def ingress_address(real_node):
     if not INGRESS_ADDRESS_FILE.exists():
         _unavailable("the ingress controller (hack/node-up.sh)", f"{INGRESS_ADDRESS_FILE} is missing")
     return INGRESS_ADDRESS_FILE.read_text().strip()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def bystander(request):
+    """Someone else's Docker workspace with a role of its own, there for the whole session: every test runs on an
+    engine that is not empty, and the workspace must be exactly as it was when the session ends."""
+    if not any("docker_client" in item.fixturenames for item in request.session.items):
+        yield None  # a session without Docker tests leaves the engine alone
+        return
+    docker_client = request.getfixturevalue("docker_client")
+    from ansible_runner import run_module
+    from docker_workspaces import container
+
+    name = "bystander-" + os.urandom(3).hex()
+    args = {"name": name, "backend": "docker", "image": "atelier/busybox:local", "command": ["sleep", "infinity"],
+            "user_code_path": "/data", "wait_timeout": 30, "env": {"OWNER": "someone-else"}}
+    run_module("atelier.workspaces.workspace", args)
+    role = {"backend": "docker", "workspace": name, "role": "owner",
+            "subject": {"kind": "user", "name": "someone-else"}}
+    run_module("atelier.workspaces.workspace_role", role)
+
+    def state():
+        found = container(docker_client, name)
+        found.reload()
+        return {"id": found.id, "status": found.status, "labels": found.labels,
+                "env": sorted(found.attrs["Config"]["Env"])}
+
+    before = state()
+    yield name
+    after = state()
+    roles = run_module("atelier.workspaces.workspace_info", {"backend": "docker", "name": name})["workspaces"][0]
+    run_module("atelier.workspaces.workspace", {**args, "state": "absent", "purge": True})
+    assert after == before, "the suite changed a workspace that is not its own"
+    assert [row["subject"]["name"] for row in roles["roles"] if row["scope"] == "workspace"] == ["someone-else"]
