@@ -11,6 +11,9 @@ source "$REPO_ROOT/hack/node/lib.sh"
 [ "$(id -u)" = 0 ] || { echo "error: the real node needs root (containerd, kubelet, CNI)" >&2; exit 1; }
 bash "$REPO_ROOT/hack/build-node.sh"
 install_node_packages
+# the images the node runs come from the local Docker engine (quick when both are there already)
+bash "$REPO_ROOT/hack/docker-up.sh" >/dev/null
+bash "$REPO_ROOT/hack/build-images.sh"
 started=$(date +%s)
 mkdir -p "$NODE_DIR"/{logs,pids,cni/net.d,cni/ipam,kubelet,containerd,storage}
 
