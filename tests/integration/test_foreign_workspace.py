@@ -11,6 +11,8 @@ from docker_workspaces import container, control_files, kept_control_documents, 
 WORKSPACE = "atelier.workspaces.workspace"
 POLICY = "atelier.workspaces.workspace_env_policy"
 ROLE = "atelier.workspaces.workspace_role"
+
+
 def _args(name, **extra):
     return {"name": name, "backend": "docker", "image": "atelier/busybox:local", "command": ["sleep", "infinity"],
             "user_code_path": "/data", "wait_timeout": 30, **extra}
