@@ -8,7 +8,7 @@ export KUBECONFIG_ATELIER := $(CURDIR)/.work/kubeconfig
 PYTEST := $(VENV)/pytest
 
 .PHONY: setup docker-up k8s-up k8s-down images image demo test test-unit sanity lint \
-        test-integration test-molecule build clean
+        test-integration test-molecule build clean core-matrix docs
 
 setup:
 	@bash hack/setup.sh
@@ -30,7 +30,7 @@ image:
 demo: setup
 	$(VENV)/ansible-playbook playbooks/demo.yml
 
-test: setup k8s-up lint sanity test-unit test-integration test-molecule
+test: setup k8s-up lint sanity test-unit test-integration test-molecule core-matrix
 
 test-unit: setup
 	$(PYTEST) tests/unit
@@ -42,6 +42,7 @@ lint: setup
 	$(VENV)/ruff check .
 	$(VENV)/yamllint -s .
 	$(VENV)/ansible-lint
+	$(VENV)/antsibull-docs lint-collection-docs --plugin-docs .
 
 test-integration: setup k8s-up
 	$(PYTEST) tests/integration
@@ -54,3 +55,9 @@ build: setup
 
 clean:
 	rm -rf .work/dist .work/sanity
+
+core-matrix: setup
+	@bash hack/core-matrix.sh
+
+docs: setup
+	@bash hack/docs.sh
