@@ -2,7 +2,7 @@
 # Starts (or reuses) the local control plane: etcd, kube-apiserver,
 # kube-controller-manager and kube-scheduler run as local processes by kwokctl,
 # with fake nodes from the kwok controller (only nodes annotated
-# kwok.x-k8s.io/node=fake), and one real node from hack/node-up.sh.
+# kwok.x-k8s.io/node; kwokctl cannot pass a value with "="), and one real node from hack/node-up.sh.
 # Writes .work/kubeconfig.
 set -euo pipefail
 source "$(dirname "$0")/k8s-env.sh"
@@ -36,7 +36,7 @@ else
     --extra-args "kube-apiserver=kubelet-client-key=$PKI/admin.key" \
     --extra-args kube-apiserver=kubelet-preferred-address-types=InternalIP \
     --extra-args kwok-controller=manage-all-nodes=false \
-    --extra-args kwok-controller=manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+    --extra-args kwok-controller=manage-nodes-with-annotation-selector=kwok.x-k8s.io/node \
     --kubeconfig "$KUBECONFIG_PATH" \
     --wait 3m
   kwokctl get kubeconfig --name "$CLUSTER_NAME" > "$KUBECONFIG_PATH"
