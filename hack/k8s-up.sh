@@ -2,7 +2,7 @@
 # Starts (or reuses) the local control plane: etcd, kube-apiserver,
 # kube-controller-manager and kube-scheduler run as local processes by kwokctl,
 # with fake nodes from the kwok controller (only nodes annotated
-# kwok.x-k8s.io/node; kwokctl cannot pass a value with "="), and one real node from hack/node-up.sh.
+# kwok.x-k8s.io/node=fake), and one real node from hack/node-up.sh.
 # Writes .work/kubeconfig.
 set -euo pipefail
 source "$(dirname "$0")/k8s-env.sh"
@@ -11,6 +11,8 @@ api_ready() { [ -s "$KUBECONFIG_PATH" ] && kubectl --kubeconfig "$KUBECONFIG_PAT
 
 bash "$REPO_ROOT/hack/build-k8s.sh"
 mkdir -p "$WORK_DIR"
+# kwokctl v0.8 files a component's later --extra-args at the index its first one
+# had among all of them, so the first one of each component come first, in a row.
 # the API server reaches the real kubelet (exec, logs, port-forward) with the cluster's client certificate
 PKI="$KWOK_WORKDIR/clusters/$CLUSTER_NAME/pki"
 started=$(date +%s)
@@ -32,11 +34,11 @@ else
     --kube-audit-policy "$REPO_ROOT/hack/k8s/audit-policy.yaml" \
     --extra-args kube-controller-manager=enable-hostpath-provisioner=true \
     --extra-args kube-apiserver=service-cluster-ip-range=10.96.0.0/16 \
+    --extra-args kwok-controller=manage-all-nodes=false \
     --extra-args "kube-apiserver=kubelet-client-certificate=$PKI/admin.crt" \
     --extra-args "kube-apiserver=kubelet-client-key=$PKI/admin.key" \
     --extra-args kube-apiserver=kubelet-preferred-address-types=InternalIP \
-    --extra-args kwok-controller=manage-all-nodes=false \
-    --extra-args kwok-controller=manage-nodes-with-annotation-selector=kwok.x-k8s.io/node \
+    --extra-args kwok-controller=manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --kubeconfig "$KUBECONFIG_PATH" \
     --wait 3m
   kwokctl get kubeconfig --name "$CLUSTER_NAME" > "$KUBECONFIG_PATH"
