@@ -235,7 +235,7 @@ remove_pod_network() {
     umount "$netns" 2>/dev/null || true
     rm -f "$netns"
   done
-  iptables-save -t nat 2>/dev/null | grep -oP '^-A POSTROUTING .*name: \\?"atelier-pods\\?".* -j \K\S+' | sort -u \
+  { iptables-save -t nat 2>/dev/null || true; } | { grep -oP '^-A POSTROUTING .*name: \\?"atelier-pods\\?".* -j \K\S+' || true; } | sort -u \
     | while read -r chain; do
         iptables -t nat -S POSTROUTING | grep -- "-j $chain" | sed 's/^-A/-D/' \
           | while read -r rule; do eval "iptables -t nat $rule" 2>/dev/null || true; done
@@ -256,7 +256,8 @@ stop_node() {
   stop_process containerd
   pkill -KILL -f "containerd-shim-runc-v2 .*-address $CONTAINERD_SOCKET" 2>/dev/null || true
   # mounts the kubelet and containerd left (volumes, root filesystems, shm), deepest first
-  grep -oP "^\S+ \K$NODE_DIR\S*" /proc/mounts | sort -r | while read -r mount; do umount -l "$mount" 2>/dev/null || true; done
+  { grep -oP "^\S+ \K$NODE_DIR\S*" /proc/mounts || true; } | sort -r \
+    | while read -r mount; do umount -l "$mount" 2>/dev/null || true; done
   remove_pod_network
   rm -rf /run/containerd/runc/k8s.io
   kubectl_ delete node "$REAL_NODE" --ignore-not-found --wait=false >/dev/null 2>&1 || true
