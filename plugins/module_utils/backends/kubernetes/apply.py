@@ -225,7 +225,8 @@ class K8sWorkspace:
             if kind == "PersistentVolumeClaim" and not self.model["purge"]:
                 continue
             for (found_kind, name), obj in existing.items():
-                if found_kind == kind:
+                # one being deleted already (a claim waits for its pod to go) needs no second delete
+                if found_kind == kind and not obj["metadata"].get("deletionTimestamp"):
                     self._delete(kind, name, obj)
 
     def _wait(self, replicas):
