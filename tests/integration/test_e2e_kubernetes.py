@@ -45,6 +45,13 @@ def namespace(k8s_api):
     core.delete_namespace(name)
 
 
+class _QuietFiles(SimpleHTTPRequestHandler):
+    """Static files without a log line per request in the test's output."""
+
+    def log_message(self, *_args):
+        pass
+
+
 @pytest.fixture()
 def git_server(real_node, tmp_path):
     """A repository served over HTTP to the pods: tag v1 holds the first version of README, main a later one."""
@@ -61,9 +68,7 @@ def git_server(real_node, tmp_path):
     git(["git", "clone", "-q", "--bare", str(work), str(bare)])
     # the dumb HTTP protocol: plain files, which any static server can serve
     git(["git", "-C", str(bare), "update-server-info"])
-    handler = partial(SimpleHTTPRequestHandler, directory=str(bare.parent))
-    handler.log_message = lambda *_args: None
-    server = ThreadingHTTPServer(("0.0.0.0", 0), handler)
+    server = ThreadingHTTPServer(("0.0.0.0", 0), partial(_QuietFiles, directory=str(bare.parent)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://{real_node['address']}:{server.server_address[1]}/project.git"
     server.shutdown()
