@@ -188,6 +188,21 @@ options:
   public_url:
     description: URL users open, when a proxy in front publishes the workspace; returned as RV(workspace.url).
     type: str
+  auth:
+    description:
+      - How the IDE authenticates who opens it.
+      - V(token) gives the workspace its own access secret, drawn once when the workspace is made and kept with the
+        engine (on Kubernetes in the Secret C(<name>-env)), so later runs keep it. The container gets it as
+        E(WORKSPACE_ACCESS_TOKEN); the default image's JupyterLab refuses requests without it. A custom image must
+        check it too. The secret never appears in output, diffs or logs;
+        M(atelier.workspaces.workspace_info) returns it with
+        O(atelier.workspaces.workspace_info#module:show_access=true).
+      - V(none) runs the IDE without a secret, for users who put an authenticating proxy of their own in front. The
+        module warns when such an IDE is reachable beyond the host (a non-loopback O(publish.bind_address), or an
+        ingress path).
+      - For a new workspace the default is V(token); an existing one keeps its own.
+    type: str
+    choices: [token, none]
   ingress:
     description:
       - How users reach the workspace from outside the cluster (Kubernetes). Without it the workspace is reachable

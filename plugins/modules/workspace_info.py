@@ -52,6 +52,13 @@ options:
         for by O(name) is returned either way.
     type: bool
     default: false
+  show_access:
+    description:
+      - Also return each workspace's access secret and the URL that opens its IDE with it, as RV(workspaces[].access).
+      - The secret is returned only when this is true; register the result with C(no_log) where it should not be
+        shown.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -145,6 +152,23 @@ workspaces:
     archived_at:
       description: When it was archived (UTC, RFC 3339), or null.
       type: str
+    auth:
+      description: V(token) when the IDE requires the workspace's access secret, V(none) when it asks for nothing.
+      type: str
+    access:
+      description: The workspace's access secret.
+      type: dict
+      returned: with O(show_access=true)
+      contains:
+        mode:
+          description: V(token) or V(none), as RV(workspaces[].auth).
+          type: str
+        token:
+          description: The access secret, or null with O(atelier.workspaces.workspace#module:auth=none).
+          type: str
+        url:
+          description: RV(workspaces[].url) with the secret as its C(token) query parameter, which opens the IDE.
+          type: str
     container:
       description: The container the workspace runs in (on Swarm, the running task's; null while stopped).
       type: str

@@ -8,6 +8,7 @@ import urllib.request
 import uuid
 
 from ansible_runner import REPO_ROOT, VENV_BIN, run_module
+from ide_browser import access_token, http_status
 
 
 def _play(name):
@@ -26,11 +27,15 @@ def test_demo_serves_jupyterlab_and_is_idempotent(docker_client):
     name = f"it-demo-{uuid.uuid4().hex[:6]}"
     try:
         first = _play(name)
-        assert re.search(r"localhost\s+: ok=3\s+changed=1 ", first)
+        assert re.search(r"localhost\s+: ok=4\s+changed=1 ", first)
         second = _play(name)
-        assert re.search(r"localhost\s+: ok=3\s+changed=0 ", second)
+        assert re.search(r"localhost\s+: ok=4\s+changed=0 ", second)
         url = re.search(r"open (http://127\.0\.0\.1:\d+/lab)", second.replace("\n", " ").replace("  ", " ")).group(1)
-        with urllib.request.urlopen(url, timeout=10) as response:
+        # the IDE lets in only who has the workspace's access secret, which the demo never prints
+        assert http_status(url) == 302
+        secret = access_token({"name": name, "backend": "docker"})
+        assert secret not in first + second
+        with urllib.request.urlopen(f"{url}?token={secret}", timeout=10) as response:
             page = response.read().decode()
         assert "<title>JupyterLab</title>" in page
         container = docker_client.containers.get(f"atelier-{name}")

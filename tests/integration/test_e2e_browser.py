@@ -8,7 +8,7 @@ import uuid
 import pytest
 from docker_workspaces import container as workspace_container
 from docker_workspaces import converge_twice, exec_as_user, remove_workspaces
-from ide_browser import open_lab
+from ide_browser import access_token, http_status, open_lab
 
 CODE = "/home/workspace/code"
 
@@ -20,11 +20,13 @@ def name(docker_client):
     remove_workspaces(docker_client, workspace)
 
 
-def _open_ide(chromium, tmp_path, result, proof):
-    """Open the IDE at the module's URL in Chromium; the file browser must list `proof`."""
+def _open_ide(chromium, tmp_path, result, proof, args):
+    """Open the IDE at the module's URL in Chromium with the workspace's access secret; the file browser must
+    list `proof`. Without the secret the IDE lets nobody in."""
     url = result["workspace"]["url"]
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", url)
-    open_lab(chromium, tmp_path / "profile", url, proof)
+    assert http_status(url + "api/contents") == 403
+    open_lab(chromium, tmp_path / "profile", url, proof, access_token(args))
 
 
 def test_browser_opens_ide_and_data_survives_until_purge(docker_client, chromium, name, tmp_path):
@@ -41,7 +43,7 @@ def test_browser_opens_ide_and_data_survives_until_purge(docker_client, chromium
     assert container.attrs["Config"]["Image"] == "atelier/workspace:local"
     exec_as_user(container, f"echo {token} > {CODE}/{proof}")
     assert exec_as_user(container, f"stat -c %u {CODE}/{proof}") == "1000"
-    _open_ide(chromium, tmp_path, created, proof)
+    _open_ide(chromium, tmp_path, created, proof, args)
 
     stopped = converge_twice({**args, "state": "stopped"})
     assert stopped["actions"] == ["stop"]
@@ -61,7 +63,7 @@ def test_browser_opens_ide_and_data_survives_until_purge(docker_client, chromium
     new = workspace_container(docker_client, name)
     assert new.id != container.id
     assert exec_as_user(new, f"cat {CODE}/{proof}") == token
-    _open_ide(chromium, tmp_path, recreated, proof)
+    _open_ide(chromium, tmp_path, recreated, proof, args)
 
     purged = converge_twice({**args, "state": "absent", "purge": True})
     assert purged["actions"] == ["remove container", "remove volume (purge)"]

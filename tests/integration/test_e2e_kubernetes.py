@@ -15,9 +15,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from ansible_runner import audit_writes, run_module
+from ansible_runner import AUDIT_LOG, audit_writes, run_module
 from conftest import REAL_NODE_LABEL
-from ide_browser import open_lab
+from ide_browser import access_token, http_status, open_lab
 
 kubernetes = pytest.importorskip("kubernetes")
 from kubernetes.client import CoreV1Api  # noqa: E402
@@ -111,11 +111,11 @@ def _exec(core, namespace, name, script):
                   command=["/bin/sh", "-c", script], stderr=True, stdin=False, stdout=True, tty=False).strip()
 
 
-def _write_through_ide(url, path, content):
-    """PUT a file with the IDE's contents API, as its editor saves one (cookie and XSRF token first)."""
+def _write_through_ide(url, path, content, secret):
+    """PUT a file with the IDE's contents API, as its editor saves one (login, cookie and XSRF token first)."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    opener.open(url + "lab", timeout=30).read()
+    opener.open(f"{url}lab?token={secret}", timeout=30).read()
     xsrf = next(cookie.value for cookie in jar if cookie.name == "_xsrf")
     body = json.dumps({"type": "file", "format": "text", "content": content}).encode()
     request = urllib.request.Request(url + f"api/contents/{path}", data=body, method="PUT",
@@ -153,14 +153,20 @@ def test_workspace_runs_on_the_real_node_and_opens_through_the_ingress(
     url = f"http://{ingress_address}{created['workspace']['url']}"
     proof = f"proof-{uuid.uuid4().hex[:6]}.txt"
     token = uuid.uuid4().hex
-    _write_through_ide(url, proof, token)
-    open_lab(chromium, tmp_path / "profile", url, proof)
+    # nobody gets in without the workspace's access secret
+    assert http_status(url + "api/contents") == 403
+    assert http_status(url + "lab") == 302
+    secret = access_token(args)
+    assert http_status(url + "api/contents", {"Authorization": f"token {secret}"}) == 200
+    _write_through_ide(url, proof, token, secret)
+    open_lab(chromium, tmp_path / "profile", url, proof, secret)
 
     # 2. inside the pod
     assert _exec(core, namespace, "ide", "id -u") == "1000"
     assert _exec(core, namespace, "ide", "ls /var/run/secrets/kubernetes.io 2>&1 || true").endswith(
         "No such file or directory")
-    assert _exec(core, namespace, "ide", "printenv PROJECT API_TOKEN") == f"e2e\n{CANARY}"
+    assert _exec(core, namespace, "ide", "printenv PROJECT API_TOKEN WORKSPACE_ACCESS_TOKEN") == (
+        f"e2e\n{CANARY}\n{secret}")
     assert _exec(core, namespace, "ide", f"cat {CODE}/project/README") == "version one"
     assert _exec(core, namespace, "ide", f"git -C {CODE}/project describe --tags") == "v1"
     assert _exec(core, namespace, "ide", f"cat {CODE}/.startup-runs") == "ran"
@@ -171,6 +177,8 @@ def test_workspace_runs_on_the_real_node_and_opens_through_the_ingress(
                       {key: by_name[key] for key in ("name", "backend", "namespace", "kubeconfig")})
     assert info["workspaces"][0]["status"] == "Running"
     assert info["workspaces"][0]["url"] == "/ide/ide/"
+    assert info["workspaces"][0]["auth"] == "token" and "access" not in info["workspaces"][0]
+    assert secret not in info["_output"]
 
     # 3. the data outlives stop/start, a deleted pod, and absent/re-create, until purge
     stopped = _converge_twice({**by_name, "state": "stopped"})
@@ -180,6 +188,8 @@ def test_workspace_runs_on_the_real_node_and_opens_through_the_ingress(
     assert started["workspace"]["status"] == "Running"
     _running_pod(core, namespace, "ide")
     assert _exec(core, namespace, "ide", f"cat {CODE}/{proof}") == token
+    # stopped and started by name, the workspace keeps its access secret
+    assert access_token(by_name) == secret
     old = _running_pod(core, namespace, "ide").metadata.uid
     core.delete_namespaced_pod("ide-0", namespace)
     _running_pod(core, namespace, "ide", other_than=old)
@@ -198,6 +208,9 @@ def test_workspace_runs_on_the_real_node_and_opens_through_the_ingress(
     assert changed["changed"] is True
     _running_pod(core, namespace, "ide", other_than=old)
     assert _exec(core, namespace, "ide", "printenv PROJECT") == "e2e-changed"
+
+    # the access secret is in no audit record of the API server
+    assert secret not in AUDIT_LOG.read_text(errors="replace")
 
     claim = core.read_namespaced_persistent_volume_claim("ide-data", namespace)
     volume = claim.spec.volume_name

@@ -13,5 +13,6 @@ def argument_spec():
         "namespace": {"type": "str"},
         "labels": {"type": "dict", "default": {}},
         "include_archived": {"type": "bool", "default": False},
+        "show_access": {"type": "bool", "default": False},
         **connection.engine_options(),
     }

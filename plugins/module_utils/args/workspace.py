@@ -61,6 +61,7 @@ WORKSPACE_SPEC = {
         },
     },
     "public_url": {"type": "str"},
+    "auth": {"type": "str", "choices": ["token", "none"]},
     "ingress": {
         "type": "dict",
         "options": {

@@ -22,7 +22,7 @@ OPTIONS = (
     "image", "command", "user", "env", "secrets", "resources", "storage", "user_code_path", "port", "publish",
     "public_url", "ingress", "labels", "container_config", "node_selector", "affinity", "tolerations",
     "runtime_class_name", "host_users", "image_pull_secrets", "service_account_token", "lifecycle_config",
-    "on_startup", "git",
+    "on_startup", "git", "auth",
     # what the action plugin read on the controller from the files lifecycle_config names
     "_pre_start_config", "_post_start_hook",
     # when the workspace was archived (see domain/archive)

@@ -14,6 +14,9 @@ variable of the same name from a lower one. Highest first:
 6. ``system``     - USER_CODE_PATH, and IDE_BASE_URL when a route serves the
                     IDE under a path
 
+Above them all, ``access`` holds the workspace's own access secret (see
+domain/access), which nothing else may set.
+
 Layers 4 and 5 apply only when ``inherit`` is true. As on self-hosted clusters,
 an unset allow-list inherits nothing (rules still apply). Env rules are matched
 against the final ENV value, explicit or from the pattern.
@@ -30,7 +33,11 @@ import hashlib
 import json
 import re
 
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import access
+
 REDACTED = "********"
+ACCESS_SOURCE = "access"
+SECRET_SOURCES = ("secret", ACCESS_SOURCE)
 PLACEHOLDER = "{workspace_name}"
 REGEX_PREFIX = "re:"
 
@@ -390,7 +397,7 @@ def _system_entries(user_code_path, ide_base_url):
 
 
 def effective_env(policy, workspace_name, explicit_env=None, secret_refs=(), own_secrets=None, user_code_path=None,
-                  ide_base_url=None):
+                  ide_base_url=None, access_token=None):
     """The workspace's environment -> (entries sorted by name, errors); no entries when there are errors."""
     explicit_env = explicit_env or {}
     errors = validate_policy(policy)
@@ -408,6 +415,7 @@ def effective_env(policy, workspace_name, explicit_env=None, secret_refs=(), own
     layers.append([_entry("ENV", env_value, "pattern")] if env_source == "pattern" else [])
     layers.append(secrets)
     layers.append([_entry(name, value, "explicit") for name, value in explicit_env.items()])
+    layers.append([_entry(access.TOKEN_VAR, access_token, ACCESS_SOURCE, secret=True)] if access_token else [])
     merged = {}
     for layer in layers:
         merged.update((entry["name"], entry) for entry in layer)
@@ -431,7 +439,7 @@ def stale(old_hash, entries):
     return old_hash != config_hash(entries)
 
 
-def env_inputs(explicit_env, secret_refs, own_secrets, user_code_path, entries, ide_base_url=None):
+def env_inputs(explicit_env, secret_refs, own_secrets, user_code_path, entries, ide_base_url=None, access_token=None):
     """What a workspace was given, stored with it so its env can be recomputed under a new policy.
 
     Holds no secret value: the values of its own secrets stay in the engine's copy of the env
@@ -449,6 +457,8 @@ def env_inputs(explicit_env, secret_refs, own_secrets, user_code_path, entries, 
     }
     if ide_base_url is not None:
         inputs["ide_base_url"] = ide_base_url
+    if access_token:
+        inputs["access"] = True  # the secret itself is read back from the env
     return inputs
 
 
@@ -466,6 +476,7 @@ def inputs_arguments(inputs, stored_values):
         "own_secrets": own_secrets,
         "user_code_path": inputs.get("user_code_path"),
         "ide_base_url": inputs.get("ide_base_url"),
+        "access_token": stored_values.get(access.TOKEN_VAR) if inputs.get("access") else None,
     }
 
 
@@ -473,7 +484,7 @@ def stored_entries(inputs, stored_values):
     """The env a workspace runs with, as entries with their recorded sources."""
     sources = inputs.get("sources") or {}
     return [
-        _entry(name, value, sources.get(name, "unknown"), secret=sources.get(name) == "secret")
+        _entry(name, value, sources.get(name, "unknown"), secret=sources.get(name) in SECRET_SOURCES)
         for name, value in sorted(stored_values.items())
     ]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import quantity as quantities
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import (
+    access,
     archive,
     configuration,
     env_policy,
@@ -254,6 +255,11 @@ def build_model(params, policy=None, kubernetes=True):
     route = _ingress(params.get("ingress"), name, errors) if kubernetes else None
     # the IDE must build its links under the route's path, or its pages break behind the ingress
     ide_base_url = route["path"].rstrip("/") + "/" if route else None
+    auth = params.get("auth") or access.DEFAULT_MODE
+    errors.extend(access.errors(explicit_env))
+    # a new workspace draws its secret here; the task passes an existing workspace's own
+    access_token = None if auth == "none" else params.get("_access_token") or access.new_token()
+    warnings.extend(access.warnings(auth, publish.get("bind_address"), route))
     env_entries, env_errors = env_policy.effective_env(
         policy or env_policy.default_policy(),
         name,
@@ -262,9 +268,11 @@ def build_model(params, policy=None, kubernetes=True):
         own_secrets=own_secrets,
         user_code_path=user_code_path,
         ide_base_url=ide_base_url,
+        access_token=access_token,
     )
     errors.extend(env_errors)
-    inputs = env_policy.env_inputs(explicit_env, refs, own_secrets, user_code_path, env_entries, ide_base_url)
+    inputs = env_policy.env_inputs(explicit_env, refs, own_secrets, user_code_path, env_entries, ide_base_url,
+                                   access_token)
     workspace_lifecycle = lifecycle.lifecycle_model(params, errors)
     errors.extend(_post_start_conflicts(workspace_lifecycle, config["container_fields"]))
 
@@ -277,6 +285,7 @@ def build_model(params, policy=None, kubernetes=True):
         "user": params.get("user") or DEFAULT_USER,
         "env": env_entries,
         "env_inputs": inputs,
+        "auth": auth,
         "resources": _resources(params.get("resources") or {}, errors),
         "storage": _storage(params.get("storage") or {}, name, kubernetes, errors, warnings),
         "namespace": params.get("namespace") or DEFAULT_NAMESPACE,

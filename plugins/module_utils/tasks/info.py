@@ -8,6 +8,7 @@ import time
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import (
+    access,
     columns,
     idle,
     policy_changes,
@@ -20,13 +21,21 @@ def _by_key(workspaces):
     return {(workspace["namespace"], workspace["name"]): workspace for workspace in workspaces}
 
 
-def add_env(views, policy, workspace_envs):
-    """Each view gets the env its workspace runs with, with sources, and whether the policy has moved on."""
+def add_env(views, policy, workspace_envs, show_access):
+    """Each view gets the env its workspace runs with, with sources, and whether the policy has moved on.
+
+    With show_access it also gets the workspace's access secret and the URL that opens the IDE with it.
+    """
     by_key = _by_key(workspace_envs)
     for view in views:
         workspace = by_key.get((view.get("namespace"), view["name"]))
-        if workspace:
-            view.update(policy_changes.env_view(policy, workspace))
+        if not workspace:
+            continue
+        view.update(policy_changes.env_view(policy, workspace))
+        token = workspace["values"].get(access.TOKEN_VAR) if workspace["inputs"].get("access") else None
+        view["auth"] = "token" if token else "none"
+        if show_access:
+            view["access"] = access.shown(view.get("url"), token)
 
 
 def add_idle(views, observed, now):
@@ -53,7 +62,8 @@ def run(module):
         views = [view for view in backend.views(params.get("name"), params.get("namespace"), params["labels"])
                  # archived workspaces are out of the way unless asked for, or asked for by name
                  if params["include_archived"] or params.get("name") or not view.get("archived")]
-        add_env(views, policy_documents.load(backend.store), backend.workspace_envs(params.get("namespace")))
+        add_env(views, policy_documents.load(backend.store), backend.workspace_envs(params.get("namespace")),
+                params["show_access"])
         for view in views:
             view["roles"] = backend.role_assignments(view)
         add_idle(views, backend.idle_workspaces(params.get("name"), params.get("namespace")), time.time())

@@ -14,6 +14,7 @@ from ansible_collections.atelier.workspaces.plugins.module_utils.backends import
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming
 from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import (
+    access,
     archive,
     cluster_settings,
     configuration,
@@ -36,11 +37,15 @@ def completed(module, backend, params):
         return params, None  # build_model names the error
     current = backend.configuration(params["name"], params.get("namespace") or spec.DEFAULT_NAMESPACE)
     if current is None:
-        return archive.marked(configuration.merge(params, None, {}), None, archive.now())
-    merged, refused = archive.marked(configuration.merge(params, current["record"], current["env"]),
-                                     current["record"], archive.now())
+        merged, refused = archive.marked(configuration.merge(params, None, {}), None, archive.now())
+    else:
+        merged, refused = archive.marked(configuration.merge(params, current["record"], current["env"]),
+                                         current["record"], archive.now())
+    # the workspace keeps the access secret its env holds; a new one draws its own
+    merged["_access_token"] = access.token_for(merged.get("auth"), current and current["env"])
     # a workspace's own secret values come back from its env: they stay out of every output
     module.no_log_values.update(configuration.secret_values(merged))
+    module.no_log_values.update([merged["_access_token"]] if merged["_access_token"] else [])
     return merged, refused
 
 
@@ -55,7 +60,9 @@ def models(module, backend, policy, settings, kubernetes):
     validator = ArgumentSpecValidator(fields)
     found, errors, seen = [], [], set()
     for index, entry_params in workspace_args.bulk_params(params):
-        checked = validator.validate({key: value for key, value in entry_params.items() if key in fields})
+        # an option left out is None, which an option with choices would refuse
+        checked = validator.validate({key: value for key, value in entry_params.items()
+                                      if key in fields and value is not None})
         # secrets inside entries are masked like the task's own
         module.no_log_values.update(checked._no_log_values)
         entry_errors = [str(error) for error in checked.errors]
