@@ -15,7 +15,20 @@ mkdir -p "$WORK_DIR"
 # had among all of them, so the first one of each component come first, in a row.
 # the API server reaches the real kubelet (exec, logs, port-forward) with the cluster's client certificate
 PKI="$KWOK_WORKDIR/clusters/$CLUSTER_NAME/pki"
+# people with bearer tokens, as an OIDC proxy would present them: the workspace
+# gateway's tests give them workspace roles and send their requests through the ingress
+USER_TOKENS="$WORK_DIR/user-tokens.csv"
 started=$(date +%s)
+if [ ! -s "$USER_TOKENS" ]; then
+  (umask 077; python3 - "$USER_TOKENS" <<'PY'
+import secrets, sys
+people = {"alice": "devs", "bob": "devs", "carol": "ops", "dave": ""}
+with open(sys.argv[1], "w", encoding="utf-8") as tokens:
+    for uid, (name, group) in enumerate(people.items(), 1000):
+        tokens.write(f'{secrets.token_hex(24)},{name},{uid},"{group}"\n')
+PY
+  )
+fi
 
 if api_ready; then
   echo "control plane already answers ($KUBECONFIG_PATH)"
@@ -38,6 +51,7 @@ else
     --extra-args "kube-apiserver=kubelet-client-certificate=$PKI/admin.crt" \
     --extra-args "kube-apiserver=kubelet-client-key=$PKI/admin.key" \
     --extra-args kube-apiserver=kubelet-preferred-address-types=InternalIP \
+    --extra-args "kube-apiserver=token-auth-file=$USER_TOKENS" \
     --extra-args kwok-controller=manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --kubeconfig "$KUBECONFIG_PATH" \
     --wait 3m

@@ -114,7 +114,7 @@ def test_docker_policy_env_stale_report_and_restart(docker_client, docker_env):
     run(WORKSPACE_MODULE, _docker_workspace("pol-ws3", env={"ENV": "explicit"}))
     sources = {entry["name"]: entry["source"] for entry in ws1["env"]}
     assert sources == {"DEV_ENV_DB": "rule:dev_pol-ws1", "ENV": "pattern", "TEAM": "allow-list",
-                       "USER_CODE_PATH": "system", "WAREHOUSE_TOKEN": "secret"}
+                       "USER_CODE_PATH": "system", "WAREHOUSE_TOKEN": "secret", "WORKSPACE_ACCESS_TOKEN": "access"}
 
     _id1, env1 = _container_env(docker_client, "pol-ws1")
     assert env1["ENV"] == "dev_pol-ws1" and env1["DEV_ENV_DB"] == "dev-db" and env1["TEAM"] == "data"
@@ -230,6 +230,8 @@ def test_kubernetes_policy_env_stale_report_and_restart(k8s_api, k8s_env):
 
     def env_of(name):
         data = core.read_namespaced_secret(f"{name}-env", namespace).data
+        # every workspace has its own access secret; the policy never touches it
+        assert len(base64.b64decode(data.pop("WORKSPACE_ACCESS_TOKEN"))) >= 40
         return {key: base64.b64decode(value).decode() for key, value in data.items()}
 
     def template_hash(name):

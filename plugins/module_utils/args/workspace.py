@@ -72,6 +72,7 @@ WORKSPACE_SPEC = {
             "path_type": {"type": "str",
                           "choices": ["ImplementationSpecific", "Prefix"]},
             "gateway": {"type": "str"},
+            "auth_url": {"type": "str"},
         },
     },
     "labels": {"type": "dict"},

@@ -20,6 +20,8 @@ INGRESS_SETTINGS = {
     "WORKSPACE_INGRESS_PATH_TYPE": "path_type",
     "WORKSPACE_INGRESS_HOST": "host",
     "WORKSPACE_INGRESS_PATH_PREFIX": "path_prefix",
+    # the workspace gateway the k8s_cluster role installs (see docs/access.md)
+    "WORKSPACE_AUTH_URL": "auth_url",
 }
 STORAGE_SETTINGS = {
     "WORKSPACE_STORAGE_CLASS": "class",
@@ -59,9 +61,14 @@ def apply(params, settings):
         return params
     params = dict(params)
     ingress = _pick(settings, INGRESS_SETTINGS)
+    gateway = ingress.pop("auth_url", None)
     if not params.get("ingress") and ingress.get("name"):
         # with no shared ingress named, the workspace stays reachable through its Service only
         params["ingress"] = ingress
+    route = params.get("ingress")
+    if gateway and route and not route.get("auth_url") and (route.get("type") or "nginx") == "nginx":
+        # every nginx-class route goes through the cluster's gateway, the task's own too
+        params["ingress"] = {**route, "auth_url": gateway}
     storage = dict(params.get("storage") or {})
     chosen = storage.get("class") or storage.get("shared_claim") or storage.get("shared_path")
     if not chosen:

@@ -197,8 +197,18 @@ def _ingress(ingress, name, errors):
     shared = ingress.get("name")
     if shared and naming.validate_workspace_name(shared):
         errors.append(f"ingress.name: '{shared}' is not a valid object name; use lower-case letters, digits and '-'")
+    route_type = ingress.get("type") or "nginx"
+    auth_url = ingress.get("auth_url")
+    if auth_url and not auth_url.startswith(("http://", "https://")):
+        errors.append(f"ingress.auth_url: '{auth_url}' is not an http(s) URL; give the workspace gateway's address, "
+                      f"for example http://atelier-gateway.atelier-system.svc.cluster.local:8080/auth")
+    if auth_url and route_type != "nginx":
+        errors.append(f"ingress.auth_url: only an nginx-class ingress asks a gateway; leave it out for type "
+                      f"{route_type} (the workspace's access secret still guards its IDE)")
     return {
-        "type": ingress.get("type") or "nginx",
+        "type": route_type,
+        "auth_url": auth_url,
+        "prefix": prefix,
         "shared_name": shared,
         "host": ingress.get("host"),
         "path": f"{prefix.rstrip('/')}/{name}",

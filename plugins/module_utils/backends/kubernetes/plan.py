@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import urllib.parse
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import container as k8s_container
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import naming, quantity
@@ -26,6 +27,7 @@ ANNOTATION_URL = "workspaces.atelier.dev/url"
 # the options as the tasks gave them (see domain/configuration)
 ANNOTATION_CONFIGURATION = "workspaces.atelier.dev/configuration"
 IDE_PORT_NAME = "ide"
+INGRESS_NGINX = "nginx.ingress.kubernetes.io"
 DATA_VOLUME = "data"
 HOOKS_VOLUME = "hooks"
 STARTUP_CONTAINER = "startup"
@@ -269,8 +271,25 @@ def own_route(model):
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
-        "metadata": _meta(model, model["name"]),
+        "metadata": _meta(model, model["name"], gateway_annotations(model)),
         "spec": {"ingressClassName": route["type"], "rules": [rule]},
+    }
+
+
+def gateway_annotations(model):
+    """What makes the ingress controller ask the workspace gateway before each request (none without one).
+
+    The gateway learns the namespace and the path prefix from its URL, the workspace from the request's path,
+    and hands the workspace's access secret back in the Authorization header that replaces the caller's.
+    """
+    route = model.get("ingress") or {}
+    if not route.get("auth_url"):
+        return None
+    query = urllib.parse.urlencode({"namespace": model["namespace"], "prefix": route["prefix"]})
+    separator = "&" if "?" in route["auth_url"] else "?"
+    return {
+        f"{INGRESS_NGINX}/auth-url": f"{route['auth_url']}{separator}{query}",
+        f"{INGRESS_NGINX}/auth-response-headers": "Authorization",
     }
 
 
@@ -329,6 +348,14 @@ def shared_route(model, kind, name, current, present):
             rule = {"host": host, "http": {"paths": []}} if host else {"http": {"paths": []}}
             obj["spec"]["rules"].append(rule)
         rule["http"]["paths"].append(ingress_path(model))
+    if present:
+        # the route's paths share one gateway: the last workspace written sets it, as it sets the class
+        annotations = {key: value for key, value in (obj["metadata"].get("annotations") or {}).items()
+                       if not key.startswith(f"{INGRESS_NGINX}/auth-")}
+        annotations.update(gateway_annotations(model) or {})
+        obj["metadata"]["annotations"] = annotations
+        if not annotations:
+            del obj["metadata"]["annotations"]
     for rule in obj["spec"]["rules"]:
         rule["http"]["paths"].sort(key=lambda p: p["path"])
     obj["spec"]["rules"] = [r for r in obj["spec"]["rules"] if r["http"]["paths"]]
