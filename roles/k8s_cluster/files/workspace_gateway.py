@@ -184,7 +184,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     api = None
     decisions = None
 
-    def do_GET(self):  # noqa: N802 - the name http.server calls
+    def do_GET(self):
         url = urllib.parse.urlsplit(self.path)
         if url.path == "/healthz":
             self._answer(200, {})

@@ -1,8 +1,11 @@
 """Routes that ask the workspace gateway: the cluster setting reaches every nginx route, own or shared."""
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.kubernetes import plan
-from ansible_collections.atelier.workspaces.plugins.module_utils.domain import cluster_settings, env_policy
-from ansible_collections.atelier.workspaces.plugins.module_utils.domain import workspace_spec
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import (
+    cluster_settings,
+    env_policy,
+    workspace_spec,
+)
 
 GATEWAY = "http://atelier-gateway.atelier-system.svc.cluster.local:8080/auth"
 SETTINGS = {"WORKSPACE_AUTH_URL": GATEWAY}
