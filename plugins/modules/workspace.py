@@ -241,6 +241,14 @@ options:
           - Istio gateway of the VirtualService.
           - V(istio-system/ingressgateway) when left out.
         type: str
+      auth_url:
+        description:
+          - Forward-auth URL an nginx-class ingress controller asks before each request to the workspace's
+            route (the C(nginx.ingress.kubernetes.io/auth-url) annotation, with C(auth-response-headers)
+            C(Authorization)). The workspace's namespace and path prefix are added as query parameters.
+          - The cluster setting C(WORKSPACE_AUTH_URL), which the P(atelier.workspaces.k8s_cluster#role) role writes
+            when it installs the workspace gateway, when left out.
+        type: str
   labels:
     description: Extra labels for the workspace's container.
     type: dict
