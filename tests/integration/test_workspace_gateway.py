@@ -83,9 +83,9 @@ def _apply_role(kubeconfig, real_node, ingress_address, names, tmp_path):
         "k8s_cluster_gateway_api_server_name": server_name,
     }
     playbook = tmp_path / "cluster.yml"
+    task = {"ansible.builtin.include_role": {"name": "atelier.workspaces.k8s_cluster"}, "vars": role_vars}
     playbook.write_text(json.dumps([{"hosts": "localhost", "connection": "local", "gather_facts": False,
-                                     "tasks": [{"ansible.builtin.include_role": {"name": "atelier.workspaces.k8s_cluster"},
-                                                "vars": role_vars}]}]))
+                                     "tasks": [task]}]))
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
                ANSIBLE_PYTHON_INTERPRETER=str(VENV_BIN / "python"))
     completed = subprocess.run([str(VENV_BIN / "ansible-playbook"), str(playbook)], capture_output=True, text=True,
