@@ -210,8 +210,11 @@ YAML
 
 start_ingress() {
   # Traefik's ingress-nginx provider serves the nginx IngressClass and its annotations.
+  # It reaches the workspace gateway through its own entry point (an auth-url on
+  # the ingress), so it trusts the X-Forwarded-* headers it sends itself.
   start_process traefik env KUBECONFIG="$KUBECONFIG_PATH" "$NODE_BIN/traefik" \
     --entryPoints.web.address="$INGRESS_ADDRESS" \
+    --entryPoints.web.forwardedHeaders.trustedIPs="${INGRESS_ADDRESS%:*}/32" \
     --providers.kubernetesIngressNGINX=true \
     --log.level=INFO --log.noColor=true --accessLog=true --accessLog.filePath="$NODE_DIR/logs/ingress-access.log"
   echo "$INGRESS_ADDRESS" > "$INGRESS_ADDRESS_FILE"

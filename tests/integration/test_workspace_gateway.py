@@ -46,6 +46,8 @@ def cluster(k8s_api, kubeconfig, real_node, ingress_address):
     suffix = uuid.uuid4().hex[:6]
     names = {"namespace": f"gw-{suffix}", "control": f"gw-ctl-{suffix}", "path": f"/gateway-{suffix}"}
     yield names
+    if os.environ.get("KEEP_GATEWAY_TEST"):
+        return
     for namespace in (names["namespace"], names["control"]):
         try:
             core.delete_namespace(namespace)
@@ -121,7 +123,8 @@ def test_the_api_server_decides_who_reaches_the_ide(k8s_api, kubeconfig, real_no
     gateway = core.list_namespaced_pod(cluster["control"], label_selector="app.kubernetes.io/name=atelier-gateway")
     assert gateway.items[0].spec.node_name == real_node["name"]
 
-    common = {"backend": "kubernetes", "namespace": cluster["namespace"], "kubeconfig": kubeconfig,
+    common = {"backend": "kubernetes", "namespace": cluster["namespace"], "control_namespace": cluster["control"],
+              "kubeconfig": kubeconfig,
               "storage": {"size": "1Gi", "class": "local-path"}, "ingress": {"path_prefix": "/gw"},
               "wait_timeout": 300, **PLACEMENT}
     alpha = run_module("atelier.workspaces.workspace", {**common, "name": "alpha", "state": "running"})
