@@ -32,7 +32,18 @@ def tasks_of(api, service_name):
     return api.tasks(filters={"service": service_name, "desired-state": "running"})
 
 
+TASK_LABEL = "com.docker.swarm.task.id"
+
+
 def task_containers(api, workspace=None):
-    """The inspected containers of the running tasks of one workspace, or of every workspace."""
+    """The inspected containers of the running tasks of one workspace, or of every workspace.
+
+    A task being replaced keeps its container running until it stops: only tasks the Swarm wants running count.
+    """
     found = docker_client.find_containers(api, workspace, tasks=True)
-    return [api.inspect_container(summary["Id"]) for summary in found if summary["State"] == "running"]
+    running = [summary for summary in found if summary["State"] == "running"]
+    if not running:
+        return []
+    wanted = {task["ID"] for task in api.tasks(filters={"desired-state": "running"})}
+    return [api.inspect_container(summary["Id"]) for summary in running
+            if (summary.get("Labels") or {}).get(TASK_LABEL) in wanted]
