@@ -44,13 +44,12 @@ def test_only_the_access_secret_opens_the_ide_and_it_is_never_shown(docker_clien
     name, _other = names
     args = {"name": name, "backend": "docker", "state": "running", "wait_timeout": 120}
     workspace = {"atelier.workspaces.workspace": args}
+    by_name = {"name": name, "backend": "docker"}
     output = _play([
         {"name": "create", **workspace},
         {"name": "update the env", "atelier.workspaces.workspace": {**args, "env": {"PROJECT": "x"}}},
-        {"name": "stop by name", "atelier.workspaces.workspace": {"name": name, "backend": "docker",
-                                                                   "state": "stopped"}},
-        {"name": "start by name", "atelier.workspaces.workspace": {"name": name, "backend": "docker",
-                                                                    "state": "running"}},
+        {"name": "stop by name", "atelier.workspaces.workspace": {**by_name, "state": "stopped"}},
+        {"name": "start by name", "atelier.workspaces.workspace": {**by_name, "state": "running"}},
         {"name": "info", "atelier.workspaces.workspace_info": {"name": name, "backend": "docker"}},
     ], tmp_path)
     secret = access_token(args)

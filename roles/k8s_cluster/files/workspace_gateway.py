@@ -50,7 +50,7 @@ def workspace_of(forwarded_uri, prefix):
 
 
 def bearer_token(authorization):
-    scheme, _, token = (authorization or "").partition(" ")
+    scheme, _separator, token = (authorization or "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 

@@ -80,7 +80,7 @@ def test_a_workspace_without_a_secret_gets_no_caller_token_either():
 def test_decisions_are_kept_briefly_under_a_hash_of_the_token():
     now = [100.0]
     api, decisions = FakeApi(), gateway.Decisions(clock=lambda: now[0])
-    for _ in range(5):
+    for _request in range(5):
         _decide(api, decisions, "Bearer alice-token")
     assert api.calls == 1
     assert not any("alice-token" in key for key in decisions.entries)
