@@ -6,7 +6,13 @@ import uuid
 
 import pytest
 from ansible_runner import run_module
-from docker_workspaces import allowed_host_paths, converge_twice, exec_as_user, remove_workspaces
+from docker_workspaces import (
+    allowed_host_paths,
+    converge_twice,
+    exec_as_user,
+    kept_control_documents,
+    remove_workspaces,
+)
 from docker_workspaces import container as workspace_container
 
 MODULE = "atelier.workspaces.workspace"
@@ -106,3 +112,28 @@ def test_a_directory_under_the_list_is_mounted_and_written_through(docker_client
     assert removed["actions"] == ["remove container"]
     assert workspace_container(docker_client, name) is None
     assert (allowed / "project" / "note.txt").exists()
+
+
+def test_cluster_settings_module_sets_the_list_keeping_the_other_settings(docker_client, name, allowed):
+    settings = {"backend": "docker", "settings": {"WORKSPACE_ALLOWED_HOST_PATHS": [str(allowed)]}}
+    with kept_control_documents(docker_client):
+        before = run_module("atelier.workspaces.workspace_cluster_settings", {"backend": "docker", "settings": {}})
+        assert before["changed"] is False
+        predicted = run_module("atelier.workspaces.workspace_cluster_settings", settings, check=True)
+        assert predicted["changed"] is True
+        assert run_module("atelier.workspaces.workspace_cluster_settings",
+                          {"backend": "docker", "settings": {}})["settings"] == before["settings"]
+
+        written = run_module("atelier.workspaces.workspace_cluster_settings", settings)
+        assert written["settings"] == {**before["settings"], "WORKSPACE_ALLOWED_HOST_PATHS": str(allowed)}
+        assert run_module("atelier.workspaces.workspace_cluster_settings", settings)["changed"] is False
+        converge_twice(_args(name, container_config={"volumes": [f"{allowed}:/project:ro"]}))
+
+        refused = run_module("atelier.workspaces.workspace_cluster_settings",
+                             {"backend": "docker", "settings": {"WORKSPACE_ALLOWED_HOST_PATHS": "/etc"}},
+                             expect_failure=True)
+        assert refused["msg"].startswith("cluster settings (cluster-settings) WORKSPACE_ALLOWED_HOST_PATHS: '/etc' is "
+                                         "never mounted")
+        removed = run_module("atelier.workspaces.workspace_cluster_settings",
+                             {"backend": "docker", "settings": {"WORKSPACE_ALLOWED_HOST_PATHS": []}})
+        assert removed["settings"] == before["settings"]

@@ -88,3 +88,32 @@ def apply(params, settings):
         storage.update(_pick(settings, STORAGE_SETTINGS))
         params["storage"] = storage
     return params
+
+
+def changes(given):
+    """The settings a task gives -> ({name: the string stored, or None to remove it}, errors).
+
+    An empty value removes the setting. The list of host directories may be given as a list.
+    """
+    found, errors = {}, []
+    for name, value in sorted((given or {}).items()):
+        if value is None or value in ("", [], {}):
+            found[name] = None
+        elif isinstance(value, list) and name == host_paths.SETTING:
+            entries = [str(entry) for entry in value]
+            errors.extend(f"settings.{name}: '{entry}' holds '{host_paths.SEPARATOR}', which separates the "
+                          f"directories (and no directory with it can be mounted)"
+                          for entry in entries if host_paths.SEPARATOR in entry)
+            found[name] = host_paths.SEPARATOR.join(entries)
+        elif isinstance(value, (list, dict, bool)):
+            errors.append(f"settings.{name}: give a string, as in the ConfigMap; a list only for {host_paths.SETTING}")
+        else:
+            found[name] = str(value)
+    return found, errors
+
+
+def changed(document, changes):
+    """The stored document with the changes made -> (new document, errors of the new document)."""
+    after = {name: value for name, value in (document or {}).items() if name not in changes}
+    after.update({name: value for name, value in changes.items() if value is not None})
+    return dict(sorted(after.items())), validate(after)
