@@ -156,6 +156,9 @@ options:
         description:
           - A host directory shared by workspaces (Docker); this workspace uses its sub-directory
             O(storage.subpath_prefix)/O(name).
+          - It need not be listed in C(WORKSPACE_ALLOWED_HOST_PATHS), but neither it nor the sub-directory may be one
+            of the host directories O(container_config) volumes never mount (the host's root, C(/etc), C(/proc), ...),
+            nor have a C(..) component.
         type: path
       subpath_prefix:
         description:
@@ -257,6 +260,13 @@ options:
       - The container configuration in the Mage Pro form, a YAML string or a dict.
       - For Docker the keys C(image), C(volumes) (C(source:/target[:ro]) strings), C(environment) and
         C(public_url) are read; any other key is an error. Module options win over it.
+      - A C(volumes) source is a named volume (C(cache:/cache)) or an absolute host path. A host path is mounted
+        only under a directory of the cluster setting C(WORKSPACE_ALLOWED_HOST_PATHS) (see
+        M(atelier.workspaces.workspace_cluster_settings)); with none set, no host directory is. The host's root,
+        C(/etc), C(/proc), C(/sys), C(/dev), C(/run), C(/var/run), C(/var/lib/docker), C(/var/lib/containerd),
+        C(/var/lib/kubelet), C(/root), C(/boot), a directory holding one of them, every C(*.sock) and a path with a
+        C(..) component are refused whatever it lists. Paths are judged as written; the engine resolves symbolic
+        links on its host when it mounts them.
       - On Kubernetes any other key is a field of the workspace container (C(env), C(resources), C(volumeMounts),
         C(securityContext), probes, ...) except C(name). It is merged into the container the other options
         describe - mappings key by key, the lists C(env), C(ports), C(volumeMounts), C(volumeDevices) and

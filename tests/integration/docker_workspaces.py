@@ -89,3 +89,16 @@ def kept_control_documents(client):
                     member.name = name
                     archive.addfile(member, io.BytesIO(content))
             client.api.put_archive(CONTROL_HOLDER, CONTROL_MOUNT, buffer.getvalue())
+
+
+@contextlib.contextmanager
+def allowed_host_paths(client, *directories):
+    """The engine's cluster setting WORKSPACE_ALLOWED_HOST_PATHS listing the directories, for the body's time only;
+    the other settings and documents stay as they were."""
+    from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import store
+    from ansible_collections.atelier.workspaces.plugins.module_utils.domain import cluster_settings, host_paths
+
+    with kept_control_documents(client):
+        store.DockerStore(client.api).update(cluster_settings.DOCUMENT, lambda current: {
+            **(current or {}), host_paths.SETTING: host_paths.SEPARATOR.join(map(str, directories))})
+        yield

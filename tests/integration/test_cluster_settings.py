@@ -51,3 +51,30 @@ def test_bad_settings_name_the_setting_and_create_nothing(cluster):
     failed = run_module("atelier.workspaces.workspace", {**cluster["args"], "name": "ws"}, expect_failure=True)
     assert failed["msg"].startswith("cluster settings (cluster-settings) WORKSPACE_INGRESS_TYPE: use one of")
     assert cluster["namespace"] not in [item.metadata.name for item in cluster["core"].list_namespace().items]
+
+
+def test_cluster_settings_module_changes_only_the_settings_it_is_given(cluster):
+    _write_settings(cluster, {"WORKSPACE_STORAGE_CLASS": "fast"})
+    args = {"kubeconfig": cluster["args"]["kubeconfig"], "control_namespace": cluster["control"],
+            "settings": {"WORKSPACE_ALLOWED_HOST_PATHS": ["/srv/data", "/srv/sets"]}}
+    written = run_module("atelier.workspaces.workspace_cluster_settings", args, diff=True)
+    assert written["changed"] is True
+    assert written["diff"]["before"] == {"WORKSPACE_STORAGE_CLASS": "fast"}
+    assert run_module("atelier.workspaces.workspace_cluster_settings", args)["changed"] is False
+    stored = cluster["core"].read_namespaced_config_map("atelier-cluster-settings", cluster["control"]).data
+    assert stored == {"WORKSPACE_STORAGE_CLASS": "fast", "WORKSPACE_ALLOWED_HOST_PATHS": "/srv/data:/srv/sets"}
+
+    removed = run_module("atelier.workspaces.workspace_cluster_settings",
+                         {**args, "settings": {"WORKSPACE_ALLOWED_HOST_PATHS": []}})
+    assert removed["settings"] == {"WORKSPACE_STORAGE_CLASS": "fast"}
+    assert cluster["core"].read_namespaced_config_map("atelier-cluster-settings", cluster["control"]).data == {
+        "WORKSPACE_STORAGE_CLASS": "fast"}
+
+
+def test_a_host_path_volume_is_refused_on_kubernetes_too_and_creates_nothing(cluster):
+    _write_settings(cluster, {"WORKSPACE_ALLOWED_HOST_PATHS": "/srv/data"})
+    failed = run_module("atelier.workspaces.workspace", {**cluster["args"], "name": "ws",
+                                                         "container_config": {"volumes": ["/:/host"]}},
+                        expect_failure=True)
+    assert "container_config.volumes[0]: host path '/' is never mounted into a workspace" in failed["msg"]
+    assert cluster["namespace"] not in [item.metadata.name for item in cluster["core"].list_namespace().items]

@@ -13,6 +13,7 @@ import uuid
 
 import pytest
 from ansible_runner import REPO_ROOT, VENV_BIN, audit_writes, run_module
+from docker_workspaces import allowed_host_paths
 from docker_workspaces import container as _container
 from docker_workspaces import exec_as_user as _exec
 from test_workspace_docker import _writes_since
@@ -390,13 +391,23 @@ def git_repo(tmp_path):
     return str(bare)
 
 
+GIT_PATHS = ("/usr/bin/git", "/usr/lib/git-core", "/usr/share/git-core")
+
+
 def _git_volumes(repo):
     """The repository, read-only, and the host's git: the workspace image has none (both are Debian bookworm)."""
-    tools = [f"{path}:{path}:ro" for path in ("/usr/bin/git", "/usr/lib/git-core", "/usr/share/git-core")
-             if os.path.exists(path)]
+    tools = [f"{path}:{path}:ro" for path in GIT_PATHS if os.path.exists(path)]
     return [f"{repo}:/srv/project.git:ro", *tools]
 
 
+@pytest.fixture()
+def git_mounts_allowed(docker_client, git_repo):
+    """The repository's directory and the host's git may be mounted (cluster setting WORKSPACE_ALLOWED_HOST_PATHS)."""
+    with allowed_host_paths(docker_client, os.path.dirname(git_repo), *GIT_PATHS):
+        yield
+
+
+@pytest.mark.usefixtures("git_mounts_allowed")
 def test_docker_git_clone_and_on_startup_run_once_per_definition(docker_client, docker_args, git_repo):
     args = {
         **{key: value for key, value in docker_args.items() if key != "command"},

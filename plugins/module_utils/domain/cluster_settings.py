@@ -7,10 +7,14 @@ the ConfigMap ``atelier-cluster-settings`` in the control namespace), written by
 the cluster setup, under the names self-hosted clusters already use as
 environment variables. A workspace task's own parameters win: the ingress
 settings apply only to a task that sets no ``ingress``, the storage settings
-only to one that names neither a storage class nor shared storage.
+only to one that names neither a storage class nor shared storage. The host
+directories a workspace may mount (``WORKSPACE_ALLOWED_HOST_PATHS``, see
+host_paths) are the cluster's alone: no task parameter widens them.
 """
 
 from __future__ import annotations
+
+from ansible_collections.atelier.workspaces.plugins.module_utils.domain import host_paths
 
 DOCUMENT = "cluster-settings"
 
@@ -29,6 +33,8 @@ STORAGE_SETTINGS = {
     "WORKSPACE_PVC_SUBPATH_PREFIX": "subpath_prefix",
     "WORKSPACE_SHARED_PATH": "shared_path",
 }
+# Settings no task parameter overrides.
+GUARD_SETTINGS = (host_paths.SETTING,)
 INGRESS_TYPES = ("nginx", "alb", "istio")
 PATH_TYPES = ("ImplementationSpecific", "Prefix")
 
@@ -36,10 +42,11 @@ PATH_TYPES = ("ImplementationSpecific", "Prefix")
 def validate(settings):
     """Error messages for a settings document, each naming the setting to fix."""
     where = f"cluster settings ({DOCUMENT})"
+    known = sorted([*INGRESS_SETTINGS, *STORAGE_SETTINGS, *GUARD_SETTINGS])
     errors = [
-        f"{where} {name}: unknown setting; use one of {', '.join(sorted({**INGRESS_SETTINGS, **STORAGE_SETTINGS}))}"
+        f"{where} {name}: unknown setting; use one of {', '.join(known)}"
         for name in sorted(settings)
-        if name not in INGRESS_SETTINGS and name not in STORAGE_SETTINGS
+        if name not in known
     ]
     if settings.get("WORKSPACE_INGRESS_TYPE", "nginx") not in INGRESS_TYPES:
         errors.append(f"{where} WORKSPACE_INGRESS_TYPE: use one of {', '.join(INGRESS_TYPES)}")
@@ -48,6 +55,8 @@ def validate(settings):
     shared = settings.get("WORKSPACE_PVC_NAME") or settings.get("WORKSPACE_SHARED_PATH")
     if shared and not settings.get("WORKSPACE_PVC_SUBPATH_PREFIX"):
         errors.append(f"{where} WORKSPACE_PVC_SUBPATH_PREFIX: required with shared storage, for example 'workspaces'")
+    _directories, path_errors = host_paths.allowed_directories(settings.get(host_paths.SETTING))
+    errors.extend(f"{where} {host_paths.SETTING}: {error}" for error in path_errors)
     return errors
 
 
@@ -56,10 +65,14 @@ def _pick(settings, names):
 
 
 def apply(params, settings):
-    """The task's parameters completed with the cluster settings (a new dict)."""
+    """The task's parameters completed with the cluster settings (a new dict).
+
+    The allowed host directories go in as the private parameter host_paths.PARAM, which no task can give.
+    """
     if not settings:
         return params
     params = dict(params)
+    params[host_paths.PARAM] = host_paths.allowed_directories(settings.get(host_paths.SETTING))[0]
     ingress = _pick(settings, INGRESS_SETTINGS)
     gateway = ingress.pop("auth_url", None)
     if not params.get("ingress") and ingress.get("name"):
@@ -75,3 +88,32 @@ def apply(params, settings):
         storage.update(_pick(settings, STORAGE_SETTINGS))
         params["storage"] = storage
     return params
+
+
+def changes(given):
+    """The settings a task gives -> ({name: the string stored, or None to remove it}, errors).
+
+    An empty value removes the setting. The list of host directories may be given as a list.
+    """
+    found, errors = {}, []
+    for name, value in sorted((given or {}).items()):
+        if value is None or value in ("", [], {}):
+            found[name] = None
+        elif isinstance(value, list) and name == host_paths.SETTING:
+            entries = [str(entry) for entry in value]
+            errors.extend(f"settings.{name}: '{entry}' holds '{host_paths.SEPARATOR}', which separates the "
+                          f"directories (and no directory with it can be mounted)"
+                          for entry in entries if host_paths.SEPARATOR in entry)
+            found[name] = host_paths.SEPARATOR.join(entries)
+        elif isinstance(value, (list, dict, bool)):
+            errors.append(f"settings.{name}: give a string, as in the ConfigMap; a list only for {host_paths.SETTING}")
+        else:
+            found[name] = str(value)
+    return found, errors
+
+
+def changed(document, changes):
+    """The stored document with the changes made -> (new document, errors of the new document)."""
+    after = {name: value for name, value in (document or {}).items() if name not in changes}
+    after.update({name: value for name, value in changes.items() if value is not None})
+    return dict(sorted(after.items())), validate(after)

@@ -15,6 +15,7 @@ from ansible_collections.atelier.workspaces.plugins.module_utils.domain import (
     archive,
     configuration,
     env_policy,
+    host_paths,
     lifecycle,
 )
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import container_fields as k8s_container
@@ -65,7 +66,7 @@ def _unknown_key_error(config, kubernetes, where):
     return f"{where}.{unknown[0]}: not a Docker container_config field; use one of {keys}"
 
 
-def _container_layer(config, kubernetes, where, errors):
+def _container_layer(config, kubernetes, where, errors, allowed_host_paths):
     """One container_config mapping: its Docker keys, and on Kubernetes the container fields it sets."""
     unknown = _unknown_key_error(config, kubernetes, where)
     errors.extend([unknown] if unknown else [])
@@ -85,13 +86,14 @@ def _container_layer(config, kubernetes, where, errors):
     return {
         "image": config.get("image"),
         "environment": {str(k): str(v) for k, v in environment.items()},
-        "volumes": [_parse_volume(v, f"{where}.volumes[{i}]", errors) for i, v in enumerate(volumes)],
+        "volumes": [_parse_volume(v, f"{where}.volumes[{i}]", errors, allowed_host_paths)
+                    for i, v in enumerate(volumes)],
         "public_url": config.get("public_url"),
         "container_fields": fields,
     }
 
 
-def _pre_start_layer(params, kubernetes, errors):
+def _pre_start_layer(params, kubernetes, errors, allowed_host_paths):
     """What the pre-start script returned (the action plugin ran it), checked like container_config."""
     script = ((params.get("lifecycle_config") or {}).get("pre_start") or {}).get("script_path")
     if not script:
@@ -101,14 +103,16 @@ def _pre_start_layer(params, kubernetes, errors):
                       f"the module as a task (atelier.workspaces.workspace), not on its own")
         return None
     where = f"{lifecycle.PRE_START_FIELD}: {script} returned container_config"
-    return _container_layer(params["_pre_start_config"], kubernetes, where, errors)
+    return _container_layer(params["_pre_start_config"], kubernetes, where, errors, allowed_host_paths)
 
 
 def _container_config(params, kubernetes, errors):
     """container_config, then the pre-start script's settings over it: a later layer wins."""
+    # a workspace being removed mounts nothing: a shorter list of host paths never keeps it from going
+    allowed = None if params.get("state") == "absent" else params.get(host_paths.PARAM) or []
     layers = [_container_layer(parse_container_config(params.get("container_config"), errors), kubernetes,
-                               "container_config", errors)]
-    layers.append(_pre_start_layer(params, kubernetes, errors))
+                               "container_config", errors, allowed)]
+    layers.append(_pre_start_layer(params, kubernetes, errors, allowed))
     merged = {"image": None, "environment": {}, "volumes": [], "public_url": None, "container_fields": []}
     for layer in filter(None, layers):
         merged["image"] = layer["image"] or merged["image"]
@@ -122,14 +126,15 @@ def _container_config(params, kubernetes, errors):
     return merged
 
 
-def _parse_volume(text, field, errors):
+def _parse_volume(text, field, errors, allowed_host_paths):
     parts = str(text).split(":")
     well_formed = len(parts) in (2, 3) and parts[0] and parts[1].startswith("/") and parts[2:] in ([], ["ro"], ["rw"])
     if not well_formed:
         errors.append(f"{field}: '{text}' is not a volume; write 'source:/absolute/target' or 'source:/target:ro'")
         return None
-    if parts[0].rstrip("/").endswith("docker.sock"):
-        errors.append(f"{field}: mounting the Docker socket gives the workspace root on the host; it is refused")
+    refused = host_paths.volume_source_error(parts[0], allowed_host_paths, field)
+    if refused:
+        errors.append(refused)
         return None
     return {"source": parts[0], "target": parts[1], "read_only": parts[2:] == ["ro"]}
 
@@ -159,6 +164,9 @@ def _storage(storage, name, kubernetes, errors, warnings):
     if shared:
         if not prefix or ".." in prefix.split("/"):
             errors.append("storage.subpath_prefix: must be a relative path without '..', for example 'workspaces'")
+        if not kubernetes:  # the Docker form names a host directory; on Kubernetes it is a claim
+            refused = host_paths.shared_path_error(shared, f"{prefix}/{name}", "storage.shared_path")
+            errors.extend([refused] if refused else [])
         if kubernetes and storage.get("class"):
             warnings.append(
                 f"storage: both shared_claim and class are set; the shared claim '{shared}' wins "

@@ -63,3 +63,32 @@ def test_bad_settings_name_the_setting(settings, start):
 
 def test_good_settings_have_no_errors():
     assert cluster_settings.validate(SETTINGS) == []
+
+
+def test_changes_set_the_given_settings_and_keep_the_others():
+    changes, errors = cluster_settings.changes({"WORKSPACE_ALLOWED_HOST_PATHS": ["/srv/a", "/srv/b"],
+                                                "WORKSPACE_STORAGE_CLASS": "", "WORKSPACE_INGRESS_HOST": None})
+    assert errors == []
+    assert changes == {"WORKSPACE_ALLOWED_HOST_PATHS": "/srv/a:/srv/b", "WORKSPACE_STORAGE_CLASS": None,
+                       "WORKSPACE_INGRESS_HOST": None}
+    after, errors = cluster_settings.changed(SETTINGS, changes)
+    assert errors == []
+    assert after == {"WORKSPACE_ALLOWED_HOST_PATHS": "/srv/a:/srv/b", "WORKSPACE_INGRESS_NAME": "workspaces",
+                     "WORKSPACE_INGRESS_PATH_TYPE": "Prefix", "WORKSPACE_INGRESS_TYPE": "alb"}
+
+
+@pytest.mark.parametrize(("given", "start"), [
+    ({"WORKSPACE_ALLOWED_HOST_PATHS": ["/srv/a:b"]}, "settings.WORKSPACE_ALLOWED_HOST_PATHS: '/srv/a:b' holds ':'"),
+    ({"WORKSPACE_STORAGE_CLASS": ["fast"]}, "settings.WORKSPACE_STORAGE_CLASS: give a string"),
+    ({"WORKSPACE_INGRESS_HOST": True}, "settings.WORKSPACE_INGRESS_HOST: give a string"),
+])
+def test_changes_of_the_wrong_shape_name_the_setting(given, start):
+    _changes, errors = cluster_settings.changes(given)
+    assert len(errors) == 1 and errors[0].startswith(start), errors
+
+
+def test_the_changed_document_is_checked_as_a_whole():
+    _after, errors = cluster_settings.changed({"WORKSPACE_SHARED_PATH": "/srv/shared"},
+                                              {"WORKSPACE_PVC_SUBPATH_PREFIX": None})
+    assert errors == ["cluster settings (cluster-settings) WORKSPACE_PVC_SUBPATH_PREFIX: required with shared "
+                      "storage, for example 'workspaces'"]

@@ -3,9 +3,11 @@
 import pytest
 from memory_backend import FailingConnection, MemoryBackend
 
+from ansible_collections.atelier.workspaces.plugins.module_utils.args import cluster_settings as settings_args
 from ansible_collections.atelier.workspaces.plugins.module_utils.args import info as info_args
 from ansible_collections.atelier.workspaces.plugins.module_utils.args import workspace as workspace_args
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends import registry
+from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import cluster_settings as settings_task
 from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import info as info_task
 from ansible_collections.atelier.workspaces.plugins.module_utils.tasks import workspace as workspace_task
 
@@ -140,3 +142,44 @@ def test_a_recorded_secret_value_never_reaches_the_output(engine):
     with pytest.raises(Exited):
         workspace_task.run(module)
     assert "s3cret" in module.no_log_values
+
+
+def run_settings(params, **mode):
+    module = FakeModule(settings_args.argument_spec(), {"backend": "docker", **params}, **mode)
+    with pytest.raises(Exited) as exited:
+        settings_task.run(module)
+    return exited.value
+
+
+def test_cluster_settings_change_only_what_is_given(engine):
+    engine.store.update("cluster-settings", lambda _current: {"WORKSPACE_SHARED_PATH": "/srv/shared",
+                                                              "WORKSPACE_PVC_SUBPATH_PREFIX": "team"})
+    writes = engine.store.writes
+    predicted = run_settings({"settings": {"WORKSPACE_ALLOWED_HOST_PATHS": ["/srv/data"]}}, check_mode=True, diff=True)
+    assert predicted.result["changed"] and engine.store.writes == writes
+    assert predicted.result["diff"]["after"]["WORKSPACE_ALLOWED_HOST_PATHS"] == "/srv/data"
+    assert "WORKSPACE_ALLOWED_HOST_PATHS" not in predicted.result["diff"]["before"]
+
+    applied = run_settings({"settings": {"WORKSPACE_ALLOWED_HOST_PATHS": ["/srv/data"]}})
+    assert applied.result == {"changed": True, "settings": {
+        "WORKSPACE_ALLOWED_HOST_PATHS": "/srv/data", "WORKSPACE_PVC_SUBPATH_PREFIX": "team",
+        "WORKSPACE_SHARED_PATH": "/srv/shared"}}
+    again = run_settings({"settings": {"WORKSPACE_ALLOWED_HOST_PATHS": "/srv/data"}})
+    assert again.result["changed"] is False and engine.store.writes == writes + 1
+
+    removed = run_settings({"settings": {"WORKSPACE_ALLOWED_HOST_PATHS": [], "WORKSPACE_SHARED_PATH": "",
+                                         "WORKSPACE_PVC_SUBPATH_PREFIX": None}})
+    assert removed.result["changed"] and removed.result["settings"] == {}
+    assert engine.store.read("cluster-settings") is None
+
+
+@pytest.mark.parametrize(("settings", "start"), [
+    ({"WORKSPACE_ALLOWED_HOST_PATHS": ["/etc"]}, "cluster settings (cluster-settings) WORKSPACE_ALLOWED_HOST_PATHS: "
+                                                 "'/etc' is never mounted"),
+    ({"WORKSPACE_INGRES_NAME": "x"}, "cluster settings (cluster-settings) WORKSPACE_INGRES_NAME: unknown setting"),
+    ({"WORKSPACE_STORAGE_CLASS": {"a": 1}}, "settings.WORKSPACE_STORAGE_CLASS: give a string"),
+])
+def test_bad_cluster_settings_name_the_setting_and_write_nothing(engine, settings, start):
+    failed = run_settings({"settings": settings})
+    assert failed.failed and failed.result["msg"].startswith(start), failed.result["msg"]
+    assert engine.store.writes == 0
