@@ -209,7 +209,7 @@ def test_an_image_without_the_data_path_or_tools_gets_a_data_directory_its_user_
     args = _args(name, image=toolless_image, user=user)
     del args["user_code_path"]
     first = _converge_twice(swarm, args)
-    assert first["actions"] == ["create volume", f"chown data directory to {user}:0", "create service"]
+    assert first["actions"][-3:] == ["create volume", f"chown data directory to {user}:0", "create service"]
     (mount,) = swarm.services.get(f"atelier-{name}").attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Mounts"]
     assert (mount["Target"], mount["VolumeOptions"]) == (code, {"NoCopy": True})
     data = Path(in_volume(swarm, f"atelier-{name}-data"))
@@ -230,3 +230,17 @@ def test_an_image_without_the_data_path_or_tools_gets_a_data_directory_its_user_
     assert _write_as_its_user(container, f"{code}/more", "x") == user
     assert (data / "proof").read_text() == "kept\n"
     assert (data.stat().st_uid, data.stat().st_mode & 0o7777) == (int(user), 0o2775)
+
+
+def test_a_shared_path_subdirectory_is_made_for_the_service(swarm, name, toolless_image, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    args = _args(name, image=toolless_image, storage={"shared_path": str(shared)})
+    del args["user_code_path"]
+    first = _converge_twice(swarm, args)
+    assert first["actions"][-2:] == [f"create directory workspaces/{name}", "create service"]
+    own = shared / "workspaces" / name
+    assert (own.stat().st_uid, own.stat().st_mode & 0o7777) == (1000, 0o2775)
+    assert _write_as_its_user(_task_container(swarm, name), "/home/workspace/code/proof", "kept") == "1000"
+    assert (own / "proof").read_text() == "kept\n"
+    run_module(MODULE, {**args, "state": "absent"})
