@@ -97,6 +97,8 @@ options:
     description:
       - User (and optionally C(:group)) the workspace runs as.
       - C(1000) (non-root) when a new workspace leaves it out.
+      - The group is C(0) unless given (on Kubernetes always C(0), and a name runs as C(1000)); a name must be in
+        the image's C(/etc/passwd).
     type: str
   env:
     description: Environment variables of the workspace. They win over every other source.
@@ -169,6 +171,10 @@ options:
     description:
       - Directory in the container that holds the data; exported as E(USER_CODE_PATH).
       - C(/home/workspace/code) when a new workspace leaves it out.
+      - The image need not have it. On Docker a new or empty data volume is given to O(user) (group C(0) unless
+        O(user) names one) when the engine left it to another owner, before the container first starts; a volume
+        that holds data is never changed. On Kubernetes the claim's storage decides who may write it (the pod
+        has C(fsGroup) C(0)).
     type: str
   port:
     description:

@@ -98,6 +98,16 @@ def chromium():
     return lines[-1]
 
 
+@pytest.fixture(scope="session")
+def toolless_image(docker_client):
+    """A local image without a shell, mkdir, chown or /home (docker_workspaces.TOOLLESS_DOCKERFILE)."""
+    from docker_workspaces import build_toolless_image
+
+    tag = build_toolless_image(docker_client, f"atelier/toolless:{os.urandom(3).hex()}")
+    yield tag
+    docker_client.images.remove(tag, force=True)
+
+
 REAL_NODE_LABEL = "workspaces.atelier.dev/real-node"
 INGRESS_ADDRESS_FILE = REPO_ROOT / ".work" / "ingress-address"
 

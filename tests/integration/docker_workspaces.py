@@ -50,6 +50,22 @@ def remove_workspaces(client, prefix):
 
 CONTROL_VOLUME, CONTROL_HOLDER, CONTROL_MOUNT = "atelier-control", "atelier-control", "/control"
 HELPER_IMAGE = "atelier/busybox:local"
+# atelier/busybox:local without a shell, mkdir, chown or chmod and without /home: an image that can only
+# sleep, whose user_code_path the collection must make writable all by itself
+TOOLLESS_DOCKERFILE = """FROM atelier/busybox:local
+RUN ["/bin/busybox", "rm", "-f", "/bin/sh", "/bin/ash", "/bin/mkdir", "/bin/chown", "/bin/chgrp", "/bin/chmod"]
+"""
+
+
+def build_toolless_image(client, tag):
+    """Build the image without tools under `tag` (locally: no registry is involved)."""
+    client.images.build(fileobj=io.BytesIO(TOOLLESS_DOCKERFILE.encode()), tag=tag, rm=True, forcerm=True)
+    return tag
+
+
+def in_volume(client, volume):
+    """The directory of a local engine's volume on this host."""
+    return client.volumes.get(volume).attrs["Mountpoint"]
 
 
 def control_files(client):

@@ -93,3 +93,26 @@ def test_each_workspace_writes_only_its_own_subdirectory(docker_client, names, s
     run_module("atelier.workspaces.workspace", _args(second, shared_path, state="absent", purge=True))
     assert workspace_container(docker_client, second) is None
     assert (shared_path / PREFIX / second / "owner.txt").exists()
+
+
+def test_an_image_without_tools_gets_its_subdirectory_for_another_user(docker_client, names, shared_path,
+                                                                       toolless_image):
+    name = names[0]
+    args = _args(name, shared_path, image=toolless_image, user="1234", command=["sleep", "infinity"])
+    created = converge_twice(args)
+    assert created["actions"] == [f"create directory {PREFIX}/{name}", "create container", "start"]
+    own = shared_path / PREFIX / name
+    assert (own.stat().st_uid, own.stat().st_gid, own.stat().st_mode & 0o7777) == (1234, 0, 0o2775)
+    assert ((shared_path / PREFIX).stat().st_uid, (shared_path / PREFIX).stat().st_mode & 0o7777) == (0, 0o755)
+
+    container = workspace_container(docker_client, name)
+    code, output = container.exec_run(["/bin/busybox", "sh", "-c", f"echo kept > {CODE}/proof && id -u"])
+    assert (code, output.decode().strip()) == (0, "1234")
+    assert os.stat(own / "proof").st_uid == 1234
+
+    # an existing sub-directory is left as it is, whoever owns it
+    os.chown(own, 4321, 4321)
+    converge_twice({**args, "state": "absent"})
+    recreated = converge_twice(args)
+    assert recreated["actions"] == ["create container", "start"]
+    assert (own.stat().st_uid, (own / "proof").read_text()) == (4321, "kept\n")

@@ -272,6 +272,32 @@ def test_shared_claim_workspaces_write_only_their_own_subpath(k8s_api, kubeconfi
         run_module("atelier.workspaces.workspace", {**common, "name": name, "state": "absent"})
 
 
+@pytest.mark.parametrize("user", ["1000", "1234"])
+def test_an_image_without_the_data_path_gets_a_data_directory_its_user_writes(k8s_api, kubeconfig, namespace,
+                                                                              real_node, user):
+    """atelier/busybox:local has no /home/workspace/code: the claim's own directory is what the user writes."""
+    core = CoreV1Api(k8s_api)
+    args = {"name": "custom", "backend": "kubernetes", "namespace": namespace, "kubeconfig": kubeconfig,
+            "image": "atelier/busybox:local", "user": user, "state": "running", "wait_timeout": 300,
+            "command": ["httpd", "-f", "-p", "8888", "-h", "/tmp"],
+            "storage": {"size": "1Gi", "class": "local-path"}, **PLACEMENT}
+    _converge_twice(args)
+    old = _running_pod(core, namespace, "custom").metadata.uid
+    assert _exec(core, namespace, "custom", f"echo kept > {CODE}/proof && id -u && stat -c %u {CODE}/proof") == (
+        f"{user}\n{user}")
+    claim = core.read_namespaced_persistent_volume_claim("custom-data", namespace)
+    volume = core.read_persistent_volume(claim.spec.volume_name)
+    root = Path((volume.spec.host_path or volume.spec.local).path)
+    assert (root / "proof").read_text() == "kept\n"
+    assert (root / "proof").stat().st_uid == int(user)
+
+    # a new pod on the same claim finds the data and can still write
+    _converge_twice({**args, "env": {"PROJECT": "changed"}})
+    _running_pod(core, namespace, "custom", other_than=old)
+    assert _exec(core, namespace, "custom", f"cat {CODE}/proof && touch {CODE}/again && echo ok") == "kept\nok"
+    run_module("atelier.workspaces.workspace", {**args, "state": "absent", "purge": True})
+
+
 def test_user_namespaces_run_where_the_kernel_allows(k8s_api, kubeconfig, namespace):
     core = CoreV1Api(k8s_api)
     args = {"name": "userns", "backend": "kubernetes", "namespace": namespace, "kubeconfig": kubeconfig,

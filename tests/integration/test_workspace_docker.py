@@ -2,13 +2,16 @@
 
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from ansible_runner import run_module
 from docker_workspaces import container as workspace_container
-from docker_workspaces import exec_as_user, remove_workspaces
+from docker_workspaces import exec_as_user, in_volume, remove_workspaces
 
 IMAGE = "atelier/busybox:local"
+# the default user_code_path, which atelier/busybox:local and the image without tools lack
+CODE = "/home/workspace/code"
 CANARY = "canary-" + uuid.uuid4().hex
 
 
@@ -291,3 +294,51 @@ def test_info_reports_the_url_and_status_the_workspace_module_reports(docker_cli
                       for name, result in made.items()}
     assert listed[f"{workspace_name}-pub"] == ("Running", "https://ide.example.test/pub/")
     assert listed[f"{workspace_name}-off"][0] == "Stopped"
+
+
+def _write_as_its_user(container, path, text):
+    """Write a file as the container's own user (docker exec's default), with busybox's shell; its uid."""
+    code, output = container.exec_run(["/bin/busybox", "sh", "-c", f"echo {text} > {path} && id -u"])
+    assert code == 0, output.decode(errors="replace")
+    return output.decode().strip()
+
+
+@pytest.mark.parametrize("user", ["1000", "1234"])
+def test_an_image_without_the_data_path_or_tools_gets_a_data_directory_its_user_writes(
+        docker_client, workspace_name, toolless_image, user):
+    args = _workspace_args(workspace_name, image=toolless_image, user=user)
+    del args["user_code_path"]
+    first, _second = _converge_twice(docker_client, args)
+    assert first["actions"] == ["create volume", "create container", f"chown data directory to {user}:0", "start"]
+    data = Path(in_volume(docker_client, f"atelier-{workspace_name}-data"))
+    assert (data.stat().st_uid, data.stat().st_gid, data.stat().st_mode & 0o7777) == (int(user), 0, 0o2775)
+
+    # a new container on the still empty volume: the engine copies the image's directory (root's) over it
+    # again, and the collection gives it back
+    recreated, _second = _converge_twice(docker_client, {**args, "env": {"PROJECT": "billing"}})
+    assert recreated["actions"] == ["remove container (settings changed)", "create container",
+                                    f"chown data directory to {user}:0", "start"]
+    assert _write_as_its_user(workspace_container(docker_client, workspace_name), f"{CODE}/proof", "kept") == user
+    assert (data / "proof").read_text() == "kept\n"
+    assert (data / "proof").stat().st_uid == int(user)
+
+    # a volume that holds data is no longer filled by the engine, nor changed by the collection
+    again, _second = _converge_twice(docker_client, {**args, "env": {"PROJECT": "reporting"}})
+    assert again["actions"] == ["remove container (settings changed)", "create container", "start"]
+    assert _write_as_its_user(workspace_container(docker_client, workspace_name), f"{CODE}/more", "x") == user
+    assert (data / "proof").read_text() == "kept\n"
+
+
+def test_a_volume_with_data_keeps_its_owner_for_another_user_with_a_warning(docker_client, workspace_name):
+    args = _workspace_args(workspace_name)
+    run_module("atelier.workspaces.workspace", args)
+    exec_as_user(workspace_container(docker_client, workspace_name), "echo kept > /data/proof")
+    data = Path(in_volume(docker_client, f"atelier-{workspace_name}-data"))
+    before = (data.stat().st_uid, data.stat().st_gid, data.stat().st_mode)
+
+    changed, _second = _converge_twice(docker_client, {**args, "user": "1234:1234"})
+    assert changed["actions"] == ["remove container (settings changed)", "create container", "start"]
+    assert any(warning.startswith("user_code_path: /data") and "user 1234:1234 may not" in warning
+               for warning in changed["warnings"])
+    assert (data.stat().st_uid, data.stat().st_gid, data.stat().st_mode) == before
+    assert (data / "proof").read_text() == "kept\n"

@@ -3,9 +3,11 @@
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from ansible_runner import REPO_ROOT, VENV_BIN, run_module
+from docker_workspaces import in_volume
 
 MODULE = "atelier.workspaces.workspace"
 
@@ -191,3 +193,54 @@ def test_every_module_sees_a_swarm_workspace(tmp_path, swarm, name):
     assert swarm.services.get(f"atelier-{name}").attrs["Spec"]["Mode"]["Replicated"]["Replicas"] == 0
     stopped = run_module("atelier.workspaces.workspace_info", {"backend": "docker", "swarm_mode": True, "name": name})
     assert stopped["workspaces"][0]["status"] == "Stopped"
+
+
+def _write_as_its_user(container, path, text):
+    """Write a file as the container's own user, with busybox's shell (the image may have no other); its uid."""
+    code, output = container.exec_run(["/bin/busybox", "sh", "-c", f"echo {text} > {path} && id -u"])
+    assert code == 0, output.decode(errors="replace")
+    return output.decode().strip()
+
+
+@pytest.mark.parametrize("user", ["1000", "1234"])
+def test_an_image_without_the_data_path_or_tools_gets_a_data_directory_its_user_writes(swarm, name, toolless_image,
+                                                                                       user):
+    code = "/home/workspace/code"
+    args = _args(name, image=toolless_image, user=user)
+    del args["user_code_path"]
+    first = _converge_twice(swarm, args)
+    assert first["actions"][-3:] == ["create volume", f"chown data directory to {user}:0", "create service"]
+    (mount,) = swarm.services.get(f"atelier-{name}").attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Mounts"]
+    assert (mount["Target"], mount["VolumeOptions"]) == (code, {"NoCopy": True})
+    data = Path(in_volume(swarm, f"atelier-{name}-data"))
+    assert (data.stat().st_uid, data.stat().st_gid, data.stat().st_mode & 0o7777) == (int(user), 0, 0o2775)
+
+    # a change while the volume is still empty: filled from the image again (root's), and given back
+    container = _task_container(swarm, name)
+    changed = _converge_twice(swarm, {**args, "env": {"PROJECT": "billing"}})
+    assert changed["actions"] == [f"chown data directory to {user}:0", "update service"]
+    container = _new_task_container(swarm, name, container.id)
+    assert _write_as_its_user(container, f"{code}/proof", "kept") == user
+    assert (data / "proof").stat().st_uid == int(user)
+
+    # with data in it, a task replaced by an update finds the volume as it was
+    changed = _converge_twice(swarm, {**args, "env": {"PROJECT": "reporting"}})
+    assert changed["actions"] == ["update service"]
+    container = _new_task_container(swarm, name, container.id)
+    assert _write_as_its_user(container, f"{code}/more", "x") == user
+    assert (data / "proof").read_text() == "kept\n"
+    assert (data.stat().st_uid, data.stat().st_mode & 0o7777) == (int(user), 0o2775)
+
+
+def test_a_shared_path_subdirectory_is_made_for_the_service(swarm, name, toolless_image, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    args = _args(name, image=toolless_image, storage={"shared_path": str(shared)})
+    del args["user_code_path"]
+    first = _converge_twice(swarm, args)
+    assert first["actions"][-2:] == [f"create directory workspaces/{name}", "create service"]
+    own = shared / "workspaces" / name
+    assert (own.stat().st_uid, own.stat().st_mode & 0o7777) == (1000, 0o2775)
+    assert _write_as_its_user(_task_container(swarm, name), "/home/workspace/code/proof", "kept") == "1000"
+    assert (own / "proof").read_text() == "kept\n"
+    run_module(MODULE, {**args, "state": "absent"})

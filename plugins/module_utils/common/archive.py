@@ -17,13 +17,17 @@ def directories(path, mode=0o755):
 
 
 def pack(entries):
-    """A tar stream of entries {path, mode, data}; an entry without data is a directory. Owned by root."""
+    """A tar stream of entries {path, mode, data}; an entry without data is a directory.
+
+    Owned by root and stamped now, unless an entry gives its own uid, gid or mtime.
+    """
     buffer = io.BytesIO()
     now = int(time.time())
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         for entry in entries:
             info = tarfile.TarInfo(entry["path"].lstrip("/"))
-            info.mode, info.mtime, info.uid, info.gid = entry["mode"], now, 0, 0
+            info.mode, info.mtime = entry["mode"], int(entry.get("mtime") or now)
+            info.uid, info.gid = entry.get("uid", 0), entry.get("gid", 0)
             data = entry.get("data")
             if data is None:
                 info.type = tarfile.DIRTYPE
@@ -37,6 +41,35 @@ def pack(entries):
 def file_with_parents(path, data, mode):
     """A tar stream with one file and the directories that lead to it."""
     return pack([*directories(path), {"path": path, "mode": mode, "data": data}])
+
+
+def head(prefix, complete):
+    """What the first bytes of the engine's archive of a path say of the path itself (pure).
+
+    {uid, gid, mode, mtime, type, empty}, or None for bytes that hold no entry. `complete` says the
+    bytes are the whole archive; `empty` is True only then, and when no second entry follows the first.
+    """
+    try:
+        with tarfile.open(fileobj=io.BytesIO(prefix), mode="r|") as archive:
+            first = archive.next()
+            if first is None:
+                return None
+            try:
+                empty = complete and archive.next() is None
+            except tarfile.TarError:  # the bytes stop inside the next entry's header
+                empty = False
+    except tarfile.TarError:
+        return None
+    return {"uid": first.uid, "gid": first.gid, "mode": first.mode, "mtime": first.mtime,
+            "type": "directory" if first.isdir() else "other", "empty": empty}
+
+
+def first_text(stream):
+    """The text of the first file in a tar stream the engine sent."""
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+        member = archive.next()
+        found = archive.extractfile(member) if member and member.isfile() else None
+        return found.read().decode(errors="replace") if found else ""
 
 
 def first_json(stream):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import client, steps
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import plan as docker_plan
-from ansible_collections.atelier.workspaces.plugins.module_utils.common import archive, naming, wait
+from ansible_collections.atelier.workspaces.plugins.module_utils.common import archive, wait
 from ansible_collections.atelier.workspaces.plugins.module_utils.common.errors import WorkspaceError
 from ansible_collections.atelier.workspaces.plugins.module_utils.domain import lifecycle
 
@@ -98,52 +98,21 @@ class DockerWorkspace(steps.EngineSteps):
             ports=[int(next(iter(desired["ports"])).split("/")[0])],
             host_config=_host_config(self.api, desired),
         )
+        if created and self.model["storage"]["kind"] == "volume":
+            self._own_new_container_data(created["Id"])
         container = self.api.inspect_container(created["Id"]) if created else {"Id": None, "State": {}}
         return container, True
 
-    def _ensure_shared_directory(self):
-        """Create <shared_path>/<prefix>/<name> on the engine's host, owned by the workspace user.
-
-        The engine may be on another host, so a short-lived root container of the workspace image
-        does it, with only shared_path mounted. An existing directory is left as it is.
-        """
-        storage = self.model["storage"]
-        root = storage["shared_path"].rstrip("/") or "/"
-        target = f"/shared/{storage['subpath']}"
-        script = '[ -d "$1" ] && exit 0; mkdir -p "$1" && chown "$2" "$1" && chmod 2775 "$1" && echo created'
+    def _own_new_container_data(self, container_id):
+        """Before its first start; a failure removes the container, so the next run creates it and tries again."""
         try:
-            helper = self.api.create_container(
-                self.model["image"],
-                entrypoint=["/bin/sh", "-c", script, "sh"],
-                command=[target, self.model["user"]],
-                user="0",
-                labels={naming.LABEL_MANAGED_BY: naming.MANAGED_BY},
-                host_config=self.api.create_host_config(
-                    mounts=[client.Mount(target="/shared", source=root, type="bind")],
-                    network_mode="none",
-                    cap_drop=CAP_DROP,
-                    cap_add=["CHOWN", "DAC_OVERRIDE", "FOWNER"],
-                    security_opt=SECURITY_OPT,
-                ),
-            )
-        except client.APIError as error:
-            raise WorkspaceError(
-                f"storage.shared_path: cannot use {root} on the engine host ({client.explain(error)}); "
-                f"create that directory there first"
-            ) from None
-        try:
-            self.api.start(helper["Id"])
-            code = self.api.wait(helper["Id"], timeout=60)["StatusCode"]
-            output = self.api.logs(helper["Id"]).decode(errors="replace").strip()
-        finally:
-            self.api.remove_container(helper["Id"], force=True)
-        if code:
-            raise WorkspaceError(
-                f"storage.shared_path: could not create {root}/{storage['subpath']} for user "
-                f"{self.model['user']} on the engine host: {output}"
-            )
-        if output.endswith("created"):
-            self.actions.append(f"create directory {storage['subpath']}")
+            self._own_data_directory(container_id)
+        except (WorkspaceError, client.APIError) as error:
+            self.api.remove_container(container_id, force=True)
+            self.actions.append("remove container (data directory not prepared)")
+            if isinstance(error, client.APIError):
+                raise WorkspaceError(f"preparing the data directory failed: {client.explain(error)}") from None
+            raise
 
     def _update_limits(self, container, resources):
         host = container["HostConfig"]

@@ -5,12 +5,17 @@
 Start and stop change the replica count (1 or 0); any other change is a
 service update, after which the Swarm replaces the task on the same data
 volume. Image, network and volume steps are shared with plain containers.
+A task's container does not copy the image's directory into the volume
+(plan: NoCopy): before the service is created or changed, a never-started
+container of the image does that once, as a plain workspace container would,
+and the workspace user gets the directory (steps, datadir).
 """
 
 from __future__ import annotations
 
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import client as docker_client
+from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import datadir, steps
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import plan as docker_plan
-from ansible_collections.atelier.workspaces.plugins.module_utils.backends.docker import steps
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.swarm import client, observe
 from ansible_collections.atelier.workspaces.plugins.module_utils.backends.swarm import plan as swarm_plan
 from ansible_collections.atelier.workspaces.plugins.module_utils.common import wait
@@ -67,6 +72,7 @@ class SwarmWorkspace(steps.EngineSteps):
             "mode": desired["Mode"], "endpoint_spec": desired.get("EndpointSpec"),
         }
         if before is None:
+            self._prepare_storage()
             self._do("create service", self.api.create_service, **arguments)
             return
         spec = before["Spec"]
@@ -75,6 +81,8 @@ class SwarmWorkspace(steps.EngineSteps):
         restart = self.model["state"] == "restarted" and desired["Mode"]["Replicated"]["Replicas"]
         if same_spec and same_replicas and not restart:
             return
+        if not same_spec:
+            self._prepare_storage()
         if restart:
             # a new ForceUpdate value makes the Swarm replace the task without any other change
             arguments["task_template"] = {**desired["TaskTemplate"],
@@ -82,6 +90,24 @@ class SwarmWorkspace(steps.EngineSteps):
         action = "update service" if not same_spec else (
             "restart" if restart else ("start" if desired["Mode"]["Replicated"]["Replicas"] else "stop"))
         self._do(action, self.api.update_service, before["ID"], before["Version"]["Index"], **arguments)
+
+    def _prepare_storage(self):
+        """The data volume filled from the image and given to the workspace user, or the shared sub-directory made."""
+        if self.check_mode:
+            return
+        if self.model["storage"]["kind"] == "shared":
+            self._ensure_shared_directory()
+            return
+        path = self.model["user_code_path"]
+        mount = docker_client.Mount(target=path, source=docker_plan.volume_name(self.model["name"]), type="volume")
+        try:
+            helper = datadir.create_helper(self.api, self.model["image"], [mount], working_dir=path)
+        except docker_client.APIError as error:
+            raise WorkspaceError(f"preparing the data volume failed: {docker_client.explain(error)}") from None
+        try:
+            self._own_data_directory(helper)
+        finally:
+            self.api.remove_container(helper, force=True)
 
     def _remove_service(self, before):
         if before:

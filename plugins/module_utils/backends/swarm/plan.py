@@ -37,13 +37,18 @@ def _resources(model):
 def desired_service(model, replicas):
     """The service spec the engine is given, as plain data (the API's own field names)."""
     container = docker_plan.desired_container(model)
+    mounts = [_mount(mount) for mount in container["mounts"]]
+    if model["storage"]["kind"] == "volume":
+        # the data volume was filled from the image and given to the workspace user before the service was
+        # written (apply); a task's container copying the image's directory over an empty one would undo that
+        mounts[0]["VolumeOptions"] = {"NoCopy": True}
     container_spec = {
         "Image": container["image"],
         "Env": container["environment"],
         "User": container["user"],
         "Dir": container["working_dir"],
         "Hostname": container["hostname"],
-        "Mounts": [_mount(mount) for mount in container["mounts"]],
+        "Mounts": mounts,
         "CapabilityDrop": ["ALL"],
         # the task's container carries the workspace labels too, so tools that look containers up find it
         "Labels": container["labels"],
