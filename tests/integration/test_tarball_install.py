@@ -54,7 +54,8 @@ def test_tarball_builds_image_and_runs_demo_by_fqcn(docker_client, tmp_path, use
 
         demo = _run(["ansible-playbook", "atelier.workspaces.demo", "-e", f"demo_workspace={name}",
                      "-e", f"demo_image={IMAGE}:{TAG}"], cwd=tmp_path, env=user_env)
-        assert re.search(r"localhost\s+: ok=3\s+changed=1 ", demo), demo
+        # create, read the access secret, wait for the IDE with it, say where to open it
+        assert re.search(r"localhost\s+: ok=4\s+changed=1 ", demo), demo
         assert re.search(r"open\s+http://127\.0\.0\.1:\d+/lab", demo), demo
         container = docker_client.containers.get(f"atelier-{name}")
         assert container.attrs["Config"]["Image"] == f"{IMAGE}:{TAG}"
